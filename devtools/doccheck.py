@@ -1,0 +1,431 @@
+"""文档检查：把每个问题报告成 ``文件:行号: 规则: 说明``。
+
+测试（tests/site/test_docs.py）和命令行共用这些检查：
+
+    python -m devtools.doccheck            # 检查整个 docs/
+    python -m devtools.doccheck docs/x.md  # 只检查指定页面（站点级规则仍按全站计算）
+
+退出码：0 没有问题；1 发现问题；2 用法错误（例如路径不存在）。
+
+规则：
+- ``math``：KaTeX 无法渲染的公式（用 node 调用锁定版本的 KaTeX）；
+- ``code-untested``：看起来是 Python 却不会执行的代码块、没写理由的 skip、
+  无法单独运行的部分嵌入、嵌入与代码混写、没有前文的续写标记；
+- ``snippet-missing``：``--8<--`` 嵌入的文件不存在；
+- ``snippet-unused``：snippets/ 里没有被任何页面嵌入的文件；
+- ``link`` / ``anchor``：指向不存在的页面或不存在的标题锚点；
+- ``nav``：页面不在 mkdocs.yml 的导航里；
+- ``front-matter`` / ``h1``：缺少 title/description，或一级标题不是恰好一个。
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from devtools.codeblocks import PYTHONISH_LANGS, iter_code_blocks, iter_includes
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+SNIPPETS = ROOT / "snippets"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.rule}: {self.message}"
+
+
+def rel(path: Path) -> str:
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------- 文本预处理
+
+
+def mask_code(text: str) -> str:
+    """把围栏代码块和行内代码替换成空格（保留换行），这样公式、链接检查不会误伤代码。"""
+    chars = list(text)
+    for block in iter_code_blocks(text):
+        for k in range(block.start, min(block.end, len(chars))):
+            if chars[k] != "\n":
+                chars[k] = " "
+    masked = "".join(chars)
+
+    def blank(m: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", m.group(0))
+
+    # 行内代码：一串反引号开头，同样长度的一串反引号结尾
+    masked = re.sub(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", blank, masked, flags=re.DOTALL)
+    # HTML 注释
+    masked = re.sub(r"<!--.*?-->", blank, masked, flags=re.DOTALL)
+    return masked
+
+
+def split_front_matter(text: str) -> tuple[dict | None, int]:
+    """返回 (front matter 字典或 None, 正文开始的行号)。"""
+    if not text.startswith("---\n"):
+        return None, 1
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        return None, 1
+    import yaml
+
+    try:
+        data = yaml.safe_load(text[4:end]) or {}
+    except yaml.YAMLError:
+        data = {}
+    return (data if isinstance(data, dict) else {}), text.count("\n", 0, end + 5) + 1
+
+
+def line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+# ---------------------------------------------------------------- 公式
+
+
+# 与 pymdownx.arithmatex（generic 模式，smart_dollar 开启）一致的定界规则。
+_RE_DOLLAR_BLOCK = re.compile(r"(?<!\\)\$\$(?P<tex>(?:\\.|[^\\])+?)\$\$", re.DOTALL)
+_RE_BRACKET_BLOCK = re.compile(r"\\\[(?P<tex>(?:\\[^\]]|[^\\])+?)\\\]", re.DOTALL)
+_RE_ENV_BLOCK = re.compile(r"^[ \t]*(?P<tex>\\begin\{(?P<env>[a-z]+\*?)\}(?:\\.|[^\\])+?\\end\{(?P=env)\})", re.M | re.DOTALL)
+_RE_SMART_DOLLAR_INLINE = re.compile(r"(?<!\\)(?<!\$)\$(?!\s)(?!\$)(?P<tex>(?:\\.|[^\\$\n])+?)(?<!\s)\$(?!\$)")
+_RE_BRACKET_INLINE = re.compile(r"\\\((?P<tex>(?:\\[^)]|[^\\])+?)\\\)")
+
+
+def extract_math(text: str) -> list[tuple[int, str, bool]]:
+    """找出 Markdown 中的公式：[(行号, LaTeX, 是否独立公式)]。"""
+    masked = mask_code(text)
+    found: list[tuple[int, str, bool]] = []
+
+    def take(regex: re.Pattern, display: bool) -> None:
+        nonlocal masked
+        for m in regex.finditer(masked):
+            found.append((line_of(masked, m.start()), m.group("tex").strip(), display))
+        masked = regex.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), masked)
+
+    take(_RE_DOLLAR_BLOCK, True)
+    take(_RE_BRACKET_BLOCK, True)
+    take(_RE_ENV_BLOCK, True)
+    take(_RE_SMART_DOLLAR_INLINE, False)
+    take(_RE_BRACKET_INLINE, False)
+    return sorted(found)
+
+
+def extract_notebook_math(text: str) -> list[tuple[int, str, bool]]:
+    """jupytext percent 笔记本：只看 Markdown 单元格（以 "# " 开头的注释行）。"""
+    out: list[tuple[int, str, bool]] = []
+    lines = text.splitlines()
+    in_md = False
+    buf: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if not buf:
+            return
+        md = "\n".join(t for _, t in buf)
+        first = buf[0][0]
+        for ln, tex, disp in extract_math(md):
+            out.append((first + ln - 1, tex, disp))
+        buf.clear()
+
+    for n, ln in enumerate(lines, start=1):
+        if ln.startswith("# %%"):
+            flush()
+            in_md = "[markdown]" in ln
+            continue
+        if in_md:
+            buf.append((n, ln[2:] if ln.startswith("# ") else ln.lstrip("#")))
+    flush()
+    return out
+
+
+def render_with_katex(formulas: list[tuple[str, bool]]) -> list[str | None]:
+    """用 node + KaTeX 渲染，返回每个公式的错误信息（None 表示没问题）。"""
+    if not formulas:
+        return []
+    script = ROOT / "devtools" / "katex_check.mjs"
+    if not (ROOT / "node_modules" / "katex").is_dir():
+        raise RuntimeError("找不到 node_modules/katex：请先运行 scripts/test.sh（它会执行 npm ci）")
+    payload = json.dumps([{"tex": t, "display": d} for t, d in formulas])
+    proc = subprocess.run(
+        ["node", str(script)], input=payload, capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"KaTeX 检查脚本失败：{proc.stderr.strip()}")
+    return json.loads(proc.stdout)["results"]
+
+
+def check_math(pages: list[Path]) -> list[Problem]:
+    items: list[tuple[Path, int, str, bool]] = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found = extract_notebook_math(text) if page.suffix == ".py" else extract_math(text)
+        items += [(page, ln, tex, disp) for ln, tex, disp in found]
+    errors = render_with_katex([(tex, disp) for _, _, tex, disp in items])
+    return [
+        Problem(rel(page), ln, "math", f"KaTeX 无法渲染公式 {tex[:60]!r}：{err}")
+        for (page, ln, tex, _), err in zip(items, errors)
+        if err
+    ]
+
+
+# ---------------------------------------------------------------- 代码块与嵌入
+
+
+def check_code_blocks(page: Path, text: str) -> list[Problem]:
+    problems = []
+    seen_python = False
+    for block in iter_code_blocks(text, page):
+        loc = rel(page)
+        if block.lang in PYTHONISH_LANGS:
+            problems.append(Problem(loc, block.line, "code-untested",
+                                    f"```{block.lang} 代码块不会被执行；请改成 ```python 并以断言结尾"))
+        if not block.is_python:
+            continue
+        if block.skip_reason == "":
+            problems.append(Problem(loc, block.skip_line or block.line, "code-untested",
+                                    "skip 注释必须写明理由：<!-- skip: next \"理由\" -->"))
+        if block.skip_reason:
+            seen_python = True
+            continue
+        if block.includes and block.has_code_besides_includes:
+            problems.append(Problem(loc, block.line, "code-untested",
+                                    "代码块里混用了 --8<-- 嵌入和普通代码，无法按片段的真实路径运行"))
+        for inc in block.includes:
+            if not inc.whole_file:
+                problems.append(Problem(loc, inc.line, "code-untested",
+                                        f"嵌入 {inc.spec!r} 只取了文件的一部分，无法单独运行；嵌入整个文件或写明 skip 理由"))
+        if block.continues_previous and not seen_python:
+            problems.append(Problem(loc, block.line, "code-untested",
+                                    "代码块以“# 接上一段代码”开头，但前面没有 Python 代码块"))
+        seen_python = True
+    return problems
+
+
+def check_includes(page: Path, text: str) -> list[Problem]:
+    problems = []
+    for inc in iter_includes(text):
+        if not (ROOT / inc.path).is_file():
+            problems.append(Problem(rel(page), inc.line, "snippet-missing", f"嵌入的文件不存在：{inc.path}"))
+    return problems
+
+
+def check_unused_snippets(pages: list[Path]) -> list[Problem]:
+    used = set()
+    for page in pages:
+        for inc in iter_includes(page.read_text(encoding="utf-8")):
+            used.add((ROOT / inc.path).resolve())
+    problems = []
+    for f in sorted(SNIPPETS.rglob("*")):
+        if f.is_file() and "__pycache__" not in f.parts and f.resolve() not in used:
+            problems.append(Problem(rel(f), 1, "snippet-unused", "这个片段没有被任何页面嵌入（--8<--）"))
+    return problems
+
+
+# ---------------------------------------------------------------- 链接与锚点
+
+
+@lru_cache(maxsize=None)
+def _slugify():
+    from pymdownx.slugs import slugify
+
+    return slugify(case="lower")
+
+
+def _heading_text(raw: str) -> str:
+    raw = re.sub(r"\s*\{[^}]*\}\s*$", "", raw)  # attr_list
+    raw = re.sub(r"`([^`]*)`", r"\1", raw)
+    raw = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", raw)
+    raw = re.sub(r"<[^>]+>", "", raw)
+    raw = re.sub(r"(\*\*|__|\*|_|~~)(.+?)\1", r"\2", raw)
+    return raw.strip().rstrip("#").strip()
+
+
+def anchors_of(text: str) -> set[str]:
+    """页面中所有可作为链接目标的锚点：标题（与 toc 的 slugify 一致）、{#id}、HTML id。"""
+    masked = mask_code(text)
+    anchors: set[str] = set()
+    counts: dict[str, int] = {}
+    for m in re.finditer(r"^[ ]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*$", masked, re.M):
+        raw = m.group(2)
+        explicit = re.search(r"\{[^}]*#([\w-]+)[^}]*\}\s*$", raw)
+        if explicit:
+            anchors.add(explicit.group(1))
+            continue
+        slug = _slugify()(_heading_text(raw), "-")
+        if slug in counts:
+            counts[slug] += 1
+            slug = f"{slug}_{counts[slug]}"
+        else:
+            counts[slug] = 0
+        anchors.add(slug)
+    anchors.update(re.findall(r"\bid=[\"']([^\"']+)[\"']", masked))
+    anchors.update(re.findall(r"\{:?\s*#([\w-]+)", masked))
+    anchors.update(re.findall(r"^\[\^([^\]]+)\]:", masked, re.M))  # 脚注
+    return anchors
+
+
+_LINK = re.compile(r"(?<!\!)\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?(?P<target>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_IMG = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<target>[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_REF_DEF = re.compile(r"^[ ]{0,3}\[[^\]]+\]:\s*<?(?P<target>\S+?)>?(?:\s+.*)?$", re.M)
+
+
+def check_links(page: Path, text: str, docs_dir: Path) -> list[Problem]:
+    masked = mask_code(text)
+    problems = []
+    for regex in (_LINK, _IMG, _REF_DEF):
+        for m in regex.finditer(masked):
+            target = m.group("target")
+            line = line_of(masked, m.start())
+            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", target) or target.startswith("//"):
+                continue  # 外部链接（https:、mailto: 等）不在这里检查
+            path_part, _, frag = target.partition("#")
+            if path_part.startswith("/"):
+                problems.append(Problem(rel(page), line, "link", f"请使用相对链接，而不是绝对路径：{target}"))
+                continue
+            if path_part:
+                dest = (page.parent / path_part).resolve()
+                if dest.is_dir():
+                    dest = dest / "index.md"
+                if not dest.exists():
+                    problems.append(Problem(rel(page), line, "link", f"链接的目标不存在：{target}"))
+                    continue
+            else:
+                dest = page
+            if frag and dest.suffix == ".md":
+                if frag not in anchors_of(dest.read_text(encoding="utf-8")):
+                    problems.append(Problem(rel(page), line, "anchor",
+                                            f"{rel(dest)} 中没有锚点 #{frag}"))
+    return problems
+
+
+# ---------------------------------------------------------------- 页面结构与导航
+
+
+def check_structure(page: Path, text: str) -> list[Problem]:
+    problems = []
+    meta, body_line = split_front_matter(text)
+    if meta is None:
+        problems.append(Problem(rel(page), 1, "front-matter", "缺少 front matter（--- 包围的 title 与 description）"))
+    else:
+        for key in ("title", "description"):
+            if not str(meta.get(key) or "").strip():
+                problems.append(Problem(rel(page), 1, "front-matter", f"front matter 缺少 {key}"))
+    h1 = [line_of(text, m.start()) for m in re.finditer(r"^#[ \t]+\S", mask_code(text), re.M)]
+    if len(h1) != 1:
+        where = h1[1] if len(h1) > 1 else body_line
+        problems.append(Problem(rel(page), where, "h1", f"每页恰好一个一级标题（# 标题），这里有 {len(h1)} 个"))
+    return problems
+
+
+def nav_pages(config_path: Path = ROOT / "mkdocs.yml") -> set[str]:
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml 里有 !!python/object/apply 等标签：这里只关心 nav，统统当作普通值。
+    _Loader.add_multi_constructor("", lambda loader, suffix, node: None)
+    _Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda loader, suffix, node: None)
+    config = yaml.load(config_path.read_text(encoding="utf-8"), Loader=_Loader)
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, str):
+            if not re.match(r"^[a-z]+://", node):
+                found.add(node)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+
+    walk(config.get("nav", []))
+    return found
+
+
+def check_nav(page: Path, docs_dir: Path, nav: set[str]) -> list[Problem]:
+    try:
+        key = page.resolve().relative_to(docs_dir.resolve()).as_posix()
+    except ValueError:
+        return []
+    if key not in nav:
+        return [Problem(rel(page), 1, "nav", f"页面不在 mkdocs.yml 的 nav 中：{key}")]
+    return []
+
+
+# ---------------------------------------------------------------- 汇总
+
+
+def doc_pages(docs_dir: Path = DOCS) -> list[Path]:
+    """docs/ 下的全部页面：Markdown 文章与 jupytext 笔记本（.py）。"""
+    return sorted(p for p in docs_dir.rglob("*") if p.suffix in (".md", ".py") and p.is_file())
+
+
+def check_page(page: Path, docs_dir: Path = DOCS, nav: set[str] | None = None) -> list[Problem]:
+    """单页规则（不含公式：公式批量交给 node 渲染，见 check_math）。"""
+    text = page.read_text(encoding="utf-8")
+    problems: list[Problem] = []
+    if page.suffix == ".md":
+        problems += check_structure(page, text)
+        problems += check_code_blocks(page, text)
+        problems += check_includes(page, text)
+        problems += check_links(page, text, docs_dir)
+    if nav is not None:
+        problems += check_nav(page, docs_dir, nav)
+    return problems
+
+
+def check(pages: list[Path] | None = None, docs_dir: Path = DOCS, site_wide: bool = True) -> list[Problem]:
+    """检查给定页面（默认全站）。site_wide 时还检查未被引用的片段。"""
+    all_pages = doc_pages(docs_dir)
+    pages = all_pages if pages is None else pages
+    nav = nav_pages() if docs_dir.resolve() == DOCS.resolve() else None
+    problems: list[Problem] = []
+    for page in pages:
+        problems += check_page(page, docs_dir, nav)
+    problems += check_math(pages)
+    if site_wide and docs_dir.resolve() == DOCS.resolve():
+        problems += check_unused_snippets(all_pages)
+    return sorted(set(problems))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.doccheck", description="检查文档页面，输出 文件:行号: 规则: 说明")
+    parser.add_argument("paths", nargs="*", help="要检查的页面；不给则检查整个 docs/")
+    parser.add_argument("--docs-dir", default=str(DOCS), help="文档根目录（默认 docs/）")
+    args = parser.parse_args(argv)
+    docs_dir = Path(args.docs_dir).resolve()
+    pages = None
+    if args.paths:
+        pages = [Path(p).resolve() for p in args.paths]
+        missing = [p for p in pages if not p.is_file()]
+        if missing:
+            print(f"路径不存在：{', '.join(map(str, missing))}", file=sys.stderr)
+            return 2
+    problems = check(pages, docs_dir, site_wide=pages is None)
+    for p in problems:
+        print(p)
+    print(f"{len(problems)} 个问题" if problems else "没有发现问题", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""MkDocs 钩子：自托管 KaTeX，并清理笔记本页面里指向 CDN 的 MathJax。
+
+- KaTeX 由 npm 安装（package.json 锁定版本），构建结束时从 node_modules 复制到
+  站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提交进仓库。
+- mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；
+  这里把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲染。
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+# 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用 woff2/woff/ttf。
+KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
+
+_MATHJAX_BLOCK = re.compile(
+    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL
+)
+
+
+def on_post_page(output: str, page, config) -> str:
+    """删除 nbconvert 模板插入的 MathJax 脚本（它会请求外部 CDN）。"""
+    if "<!-- Load mathjax -->" in output:
+        output = _MATHJAX_BLOCK.sub("", output)
+    return output
+
+
+def on_post_build(config) -> None:
+    """把锁定版本的 KaTeX 复制进构建目录。"""
+    if not (KATEX_DIST / "katex.min.js").is_file():
+        raise SystemExit(
+            f"找不到 KaTeX：{KATEX_DIST}。请先运行 scripts/serve.sh 或 scripts/test.sh"
+            "（它们会执行 npm ci 安装 package.json 里锁定的 KaTeX）。"
+        )
+    dest = Path(config["site_dir"]) / "assets" / "katex"
+    for name in KATEX_FILES:
+        target = dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(KATEX_DIST / name, target)
+    shutil.copytree(KATEX_DIST / "fonts", dest / "fonts", dirs_exist_ok=True)

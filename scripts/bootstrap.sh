@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# 安装本项目需要的一切，且可重复执行：已经装好的部分会很快跳过。
+# 用法：scripts/bootstrap.sh docs   （预览网站所需）
+#       scripts/bootstrap.sh test   （运行全部测试所需：再加上 Chromium、PyTorch 参考实现等）
+# 面向全新的 Debian 12（Python 3.11、Node 20），以 root 或可 sudo 的用户运行。
+set -euo pipefail
+
+MODE="${1:-test}"
+case "$MODE" in docs|test) ;; *) echo "用法：$0 docs|test" >&2; exit 2 ;; esac
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*" >&2; }
+
+# ---- 1. 系统软件包（apt）：clang 供 tinygrad 在 CPU 上编译内核；Chromium 供浏览器测试。
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+need=()
+command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v git >/dev/null 2>&1 || need+=(git)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+"${PYTHON:-python3}" -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
+if [ "$MODE" = test ]; then
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  # 中文字体：只为浏览器测试的截图能显示汉字（读者的系统自带中文字体）。
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  say "安装系统软件包：${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# ---- 2. Python 虚拟环境 .venv 与依赖（pyproject.toml 变了才重装）。
+if [ ! -x .venv/bin/python ]; then
+  say "创建虚拟环境 .venv"
+  "${PYTHON:-python3}" -m venv .venv
+fi
+extras="docs"
+[ "$MODE" = test ] && extras="docs,test"
+stamp=".venv/.kb-installed-$extras"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "安装 Python 依赖：pip install -e .[$extras]"
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  echo "$want" > "$stamp"
+fi
+
+# ---- 3. Node 依赖（KaTeX，版本锁定在 package-lock.json）。
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f node_modules/.kb-installed ] || [ "$(cat node_modules/.kb-installed)" != "$want" ]; then
+  say "安装 Node 依赖：npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$want" > node_modules/.kb-installed
+fi

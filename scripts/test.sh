@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# 一条命令：安装所需的一切，然后运行全部测试（文档代码块、公式、链接、模型库、构建、浏览器）。
+# 额外参数会传给 pytest，例如：scripts/test.sh -k lstm
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh test
+export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
+# tinygrad 在 CPU 上单核计算、另一个核并行编译；两个 worker 让两个核都忙起来。
+# --dist loadfile：同一页面的代码块在同一个 worker 里按顺序运行（续写代码块需要前文）。
+exec .venv/bin/python -m pytest -n "${KB_WORKERS:-2}" --dist loadfile "$@"

@@ -1,0 +1,238 @@
+"""构建后的站点：严格模式构建、零外部资源、自托管 KaTeX，以及真实 Chromium 中的浏览器测试。
+
+整个模块共用一次构建（模块级 fixture），并放在同一个 xdist worker 上（--dist loadfile）。
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
+
+#: 搜索测试：输入页面标题中间的一个中文词，结果里必须出现该页面。
+SEARCH_CASES = [
+    ("梯度", "basics/gradient-descent/"),
+    ("后端", "guide/run-code/"),
+]
+
+
+@pytest.fixture(scope="module")
+def site_dir(tmp_path_factory) -> Path:
+    """严格模式构建整个站点（含执行笔记本）；任何警告或笔记本报错都让它失败。"""
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, f"mkdocs build --strict 失败：\n{proc.stdout}\n{proc.stderr[-6000:]}"
+    return out
+
+
+def test_build_contains_pages_and_self_hosted_katex(site_dir):
+    assert (site_dir / "index.html").is_file()
+    assert (site_dir / "basics" / "gradient-descent-notebook" / "index.html").is_file()
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    version = lock["packages"]["node_modules/katex"]["version"]
+    js = (site_dir / "assets" / "katex" / "katex.min.js").read_text(encoding="utf-8")
+    assert version in js, f"站点里的 KaTeX 不是锁定的 {version}"
+    assert any((site_dir / "assets" / "katex" / "fonts").glob("*.woff2"))
+
+
+# ---------------------------------------------------------------- 零外部资源（静态检查）
+
+_RESOURCE_ATTRS = {
+    "script": ["src"], "img": ["src", "srcset"], "iframe": ["src"], "source": ["src", "srcset"],
+    "audio": ["src"], "video": ["src", "poster"], "embed": ["src"], "object": ["data"],
+    "track": ["src"], "input": ["src"],
+}
+# <link> 中会被浏览器加载的 rel 类型（canonical、alternate 等只是元数据链接）
+_LINK_LOADS = {"stylesheet", "icon", "shortcut", "preload", "prefetch", "modulepreload", "manifest",
+               "apple-touch-icon", "preconnect", "dns-prefetch"}
+
+
+class _ResourceCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for name in _RESOURCE_ATTRS.get(tag, []):
+            if attrs.get(name):
+                for part in attrs[name].split(","):
+                    self.urls.append((f"<{tag} {name}>", part.strip().split(" ")[0]))
+        if tag == "link" and attrs.get("href"):
+            rels = set((attrs.get("rel") or "").lower().split())
+            if rels & _LINK_LOADS:
+                self.urls.append((f"<link rel={attrs.get('rel')}>", attrs["href"]))
+        if attrs.get("style"):
+            self.urls += [("style=", u) for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", attrs["style"])]
+
+
+def _is_external(url: str) -> bool:
+    url = url.strip()
+    if url.startswith(("data:", "blob:", "#", "about:")):
+        return False
+    parsed = urlparse(url)
+    return bool(parsed.scheme in ("http", "https") or url.startswith("//"))
+
+
+def test_no_external_resources_in_html_and_css(site_dir):
+    bad = []
+    for html in site_dir.rglob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        collector = _ResourceCollector()
+        collector.feed(text)
+        for style in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S):
+            collector.urls += [("<style>", u) for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", style)]
+            collector.urls += [("<style> @import", u) for u in re.findall(r"@import\s+['\"]([^'\"]+)", style)]
+        bad += [f"{html.relative_to(site_dir)}: {where} {url}" for where, url in collector.urls if _is_external(url)]
+    for css in site_dir.rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(r"@import\s+['\"]([^'\"]+)", text)
+        bad += [f"{css.relative_to(site_dir)}: url() {u}" for u in urls if _is_external(u)]
+    assert not bad, "站点引用了外部资源：\n" + "\n".join(sorted(set(bad))[:50])
+
+
+def test_external_resource_check_catches_a_cdn():
+    """自检：静态检查确实能发现 CDN 与 Google Fonts。"""
+    c = _ResourceCollector()
+    c.feed('<script src="https://cdn.example.com/x.js"></script><link rel="stylesheet" '
+           'href="//fonts.googleapis.com/css"><link rel="canonical" href="https://example.com/">')
+    assert [u for _, u in c.urls if _is_external(u)] == ["https://cdn.example.com/x.js", "//fonts.googleapis.com/css"]
+
+
+# ---------------------------------------------------------------- 浏览器测试
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site_dir):
+    handler = functools.partial(_QuietHandler, directory=str(site_dir))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"找不到 Chromium：{CHROMIUM}（scripts/test.sh 会用 apt 安装 chromium）")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-default-apps", "--disable-extensions"],
+        )
+        yield b
+        b.close()
+
+
+def _router(server: str, external: list[str]):
+    """放行本地请求；记录并拦截其余一切（拦截后页面不会卡在等待外网上）。"""
+
+    def on_route(route, request):
+        url = request.url
+        if url.startswith(server) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            external.append(url)
+            route.abort()
+
+    return on_route
+
+
+def _pages(site_dir: Path) -> list[str]:
+    pages = []
+    for html in sorted(site_dir.rglob("index.html")):
+        rel = html.parent.relative_to(site_dir).as_posix()
+        pages.append("" if rel == "." else rel + "/")
+    return pages
+
+
+@pytest.mark.browser
+def test_every_page_in_chromium(site_dir, server, browser):
+    """每个页面：无控制台错误、无 KaTeX 错误、无非本地请求；公式都渲染了；代码块都有复制按钮。"""
+    problems: list[str] = []
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    for rel in _pages(site_dir):
+        page = context.new_page()
+        external: list[str] = []
+        errors: list[str] = []
+
+        page.route("**/*", _router(server, external))
+        page.on("console", lambda msg, errors=errors: msg.type == "error" and errors.append(msg.text))
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.goto(server + rel, wait_until="networkidle")
+        page.wait_for_timeout(100)
+        stats = page.evaluate(
+            """() => ({
+              math: document.querySelectorAll('.arithmatex').length,
+              rendered: document.querySelectorAll('.arithmatex .katex').length,
+              katexErrors: document.querySelectorAll('.katex-error, .katex-error-source').length,
+              notebookMathLeft: Array.from(document.querySelectorAll('.jp-RenderedMarkdown'))
+                  .filter(el => /\\$[^$\\s][^$]*\\$/.test(el.innerText)).length,
+              code: document.querySelectorAll('.md-content pre > code').length,
+              copy: document.querySelectorAll('.md-content pre .md-code__button[data-md-type="copy"]').length,
+            })"""
+        )
+        where = rel or "index"
+        problems += [f"{where}: 控制台错误：{e}" for e in errors]
+        problems += [f"{where}: 请求了外部资源：{u}" for u in external]
+        if stats["rendered"] != stats["math"]:
+            problems.append(f"{where}: {stats['math']} 个公式中只有 {stats['rendered']} 个被 KaTeX 渲染")
+        if stats["katexErrors"]:
+            problems.append(f"{where}: {stats['katexErrors']} 个 KaTeX 错误")
+        if stats["notebookMathLeft"]:
+            problems.append(f"{where}: 笔记本里有 {stats['notebookMathLeft']} 个单元格的公式未渲染")
+        if stats["copy"] < stats["code"]:
+            problems.append(f"{where}: {stats['code']} 个代码块只有 {stats['copy']} 个复制按钮")
+        if rel == "basics/gradient-descent/":
+            page.screenshot(path=str(ARTIFACTS / "screenshot-gradient-descent.png"), full_page=False)
+        page.close()
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("query", "expected"), SEARCH_CASES)
+def test_chinese_search_finds_page_by_word_inside_title(server, browser, query, expected):
+    page = browser.new_page(locale="zh-CN")
+    page.goto(server, wait_until="networkidle")
+    external: list[str] = []
+    page.route("**/*", _router(server, external))
+    box = page.locator("input.md-search__input")
+    box.click()
+    box.fill(query)
+    box.press("End")  # 触发 Material 的输入事件
+    page.wait_for_selector(".md-search-result__item", timeout=15000)
+    page.wait_for_timeout(500)  # 搜索框有防抖：等最后一次输入的结果
+    hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(e => e.href)")
+    page.close()
+    assert not external, external
+    assert any(urlparse(h).path.endswith("/" + expected) for h in hrefs), f"搜索“{query}”没有找到 {expected}：{hrefs}"
