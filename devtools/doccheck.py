@@ -15,7 +15,13 @@
 - ``snippet-unused``：snippets/ 里没有被任何页面嵌入的文件；
 - ``link`` / ``anchor``：指向不存在的页面或不存在的标题锚点；
 - ``nav``：页面不在 mkdocs.yml 的导航里；
-- ``front-matter`` / ``h1``：缺少 title/description，或一级标题不是恰好一个。
+- ``front-matter`` / ``h1``：缺少 title/description，或一级标题不是恰好一个；
+- ``fence-lang``：代码块没标语言、语言名不存在，或内容与所标语言明显不符；
+- ``typography``：中文与英文字母/数字之间缺空格、中文句子里用了半角标点、形近字符；
+- ``forbidden``：原始 <script>、<iframe>、内联事件处理器、站外图片/资源、会从 CDN 加载的 mermaid；
+- ``network``：会执行的代码（代码块、嵌入的片段、笔记本）访问网络。
+
+执行代码块（失败、超时、过慢）由 devtools/check.py 负责，它复用这里的全部规则。
 """
 
 from __future__ import annotations
@@ -176,11 +182,17 @@ def check_math(pages: list[Path]) -> list[Problem]:
         found = extract_notebook_math(text) if page.suffix == ".py" else extract_math(text)
         items += [(page, ln, tex, disp) for ln, tex, disp in found]
     errors = render_with_katex([(tex, disp) for _, _, tex, disp in items])
-    return [
+    problems = [
         Problem(rel(page), ln, "math", f"KaTeX 无法渲染公式 {tex[:60]!r}：{err}")
         for (page, ln, tex, _), err in zip(items, errors)
         if err
     ]
+    problems += [
+        Problem(rel(page), ln, "math", f"公式里的 \\_ 会显示成字面下划线；下标请直接写 _：{tex[:60]!r}")
+        for page, ln, tex, _ in items
+        if "\\_" in tex
+    ]
+    return problems
 
 
 # ---------------------------------------------------------------- 代码块与嵌入
@@ -332,7 +344,7 @@ def check_structure(page: Path, text: str) -> list[Problem]:
     return problems
 
 
-def nav_pages(config_path: Path = ROOT / "mkdocs.yml") -> set[str]:
+def nav_pages(config_path: Path) -> set[str]:
     import yaml
 
     class _Loader(yaml.SafeLoader):
@@ -369,6 +381,178 @@ def check_nav(page: Path, docs_dir: Path, nav: set[str]) -> list[Problem]:
     return []
 
 
+
+# ---------------------------------------------------------------- 代码块的语言标注
+
+
+def _known_language(lang: str) -> bool:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        get_lexer_by_name(lang)
+        return True
+    except ClassNotFound:
+        return lang in {"text", "plain", "plaintext", "txt", "console"}
+
+
+_PY_STATEMENT = re.compile(r"^\s*(import \w|from [\w.]+ import |def \w+\(|class \w+[(:]|assert |print\()", re.M)
+_SHELL_START = re.compile(r"^\s*(\$ |pip3? install|python3? -m |apt(-get)? |npm |bash |git |cd |export )")
+
+
+def _parses_as_python(code: str) -> bool:
+    import ast
+
+    try:
+        ast.parse(code)
+        return True
+    except SyntaxError:
+        return False
+
+
+def check_fence_languages(page: Path, text: str) -> list[Problem]:
+    problems = []
+    for block in iter_code_blocks(text, page):
+        loc = rel(page)
+        if not block.lang:
+            problems.append(Problem(loc, block.line, "fence-lang", "代码块没有标注语言（不是代码请写 ```text）"))
+            continue
+        if block.lang == "mermaid":
+            continue  # 由 forbidden 规则报告
+        if not _known_language(block.lang):
+            problems.append(Problem(loc, block.line, "fence-lang", f"未知的代码块语言：{block.lang}"))
+            continue
+        if block.includes:
+            continue
+        looks_python = bool(_PY_STATEMENT.search(block.code)) and _parses_as_python(block.code)
+        if looks_python and not block.is_python and block.lang not in PYTHONISH_LANGS | {"markdown", "md"}:
+            problems.append(Problem(loc, block.line, "fence-lang",
+                                    f"这段代码是 Python，却标成了 {block.lang}；请标成 python（并以断言结尾）"))
+        elif block.is_python and _SHELL_START.match(block.code) and not _parses_as_python(block.code):
+            problems.append(Problem(loc, block.line, "fence-lang", "这段代码是 shell 命令，却标成了 python；请标成 bash"))
+    return problems
+
+
+# ---------------------------------------------------------------- 中文排版
+
+_HAN = r"\u4e00-\u9fff\u3400-\u4dbf"
+_RE_NO_SPACE = re.compile(rf"[{_HAN}][A-Za-z0-9]|[A-Za-z0-9][{_HAN}]")
+_RE_HALF_PUNCT = re.compile(rf"[{_HAN}][,;:?!]|[{_HAN}]\((?=[^)]*[{_HAN}])|[{_HAN}]\.(?=\s|$)|[,;:?!][{_HAN}]")
+_LOOKALIKES = {
+    **{chr(c): "全角字母或数字" for c in list(range(0xFF10, 0xFF1A)) + list(range(0xFF21, 0xFF3B)) + list(range(0xFF41, 0xFF5B))},
+    "\u200b": "零宽空格", "\u200c": "零宽非连接符", "\u200d": "零宽连接符", "\ufeff": "字节顺序标记（BOM）",
+    "\u00a0": "不换行空格",
+}
+_RE_CYRILLIC_IN_LATIN = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+
+
+def prose_mask(text: str) -> str:
+    """只留下正文：去掉 front matter、代码、公式、HTML 标签、链接地址与嵌入行（保留换行与偏移）。"""
+    masked = mask_code(text)
+
+    def blank(m: re.Match) -> str:
+        return re.sub(r"[^\n]", " ", m.group(0))
+
+    meta, body_line = split_front_matter(text)
+    if meta is not None:
+        cut = 0
+        for _ in range(body_line - 1):
+            cut = masked.index("\n", cut) + 1
+        masked = re.sub(r"[^\n]", " ", masked[:cut]) + masked[cut:]
+    for regex in (_RE_DOLLAR_BLOCK, _RE_BRACKET_BLOCK, _RE_ENV_BLOCK, _RE_SMART_DOLLAR_INLINE, _RE_BRACKET_INLINE):
+        masked = regex.sub(blank, masked)
+    masked = re.sub(r"\]\([^)]*\)", lambda m: "]" + re.sub(r"[^\n]", " ", m.group(0)[1:]), masked)
+    masked = re.sub(r"<[^>\n]+>", blank, masked)
+    masked = re.sub(r"^[ \t]*(\[[^\]]+\]:.*|-{1,}8<-{1,}.*)$", blank, masked, flags=re.M)
+    return masked
+
+
+def check_typography(page: Path, text: str) -> list[Problem]:
+    problems = []
+    prose = prose_mask(text)
+    for n, line in enumerate(prose.splitlines(), start=1):
+        m = _RE_NO_SPACE.search(line)
+        if m:
+            problems.append(Problem(rel(page), n, "typography",
+                                    f"中文与英文字母或数字之间要加空格：“{m.group(0)}”"))
+        m = _RE_HALF_PUNCT.search(line)
+        if m:
+            problems.append(Problem(rel(page), n, "typography",
+                                    f"中文句子里请用全角标点：“{m.group(0)}”"))
+        for ch in line:
+            if ch in _LOOKALIKES:
+                problems.append(Problem(rel(page), n, "typography",
+                                        f"形近或不可见字符 U+{ord(ch):04X}（{_LOOKALIKES[ch]}）"))
+                break
+        m = _RE_CYRILLIC_IN_LATIN.search(line)
+        if m:
+            problems.append(Problem(rel(page), n, "typography",
+                                    f"拉丁字母中混入了西里尔字母（形近字符）：“{m.group(0)}”"))
+    return problems
+
+
+# ---------------------------------------------------------------- 禁止的内容与网络访问
+
+_FORBIDDEN = [
+    (re.compile(r"<script\b", re.I), "页面里不允许原始 <script>"),
+    (re.compile(r"<iframe\b", re.I), "页面里不允许 <iframe>"),
+    (re.compile(r"<(object|embed)\b", re.I), "页面里不允许 <object>/<embed>"),
+    (re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.I), "页面里不允许内联事件处理器（onclick= 等）"),
+    (re.compile(r"<(img|source|video|audio|link)\b[^>]*\b(src|href|srcset|poster)\s*=\s*[\"']?(https?:)?//", re.I),
+     "不允许加载站外资源（图片、样式等必须由本站提供）"),
+    (re.compile(r"!\[[^\]]*\]\(\s*<?(https?:)?//", re.I), "不允许引用站外图片（请由代码生成或放进仓库）"),
+    (re.compile(r"url\(\s*['\"]?(https?:)?//", re.I), "不允许在样式里引用站外资源"),
+]
+
+#: 会执行的代码里出现这些写法，就意味着它要联网（或从网上下载数据）。
+_NETWORK = re.compile(
+    r"^\s*(import|from)\s+(requests|httpx|aiohttp|urllib3|socket|http\.client|ftplib|smtplib)\b"
+    r"|^\s*(import|from)\s+urllib(\.request)?\b"
+    r"|\burlopen\s*\(|\burlretrieve\s*\("
+    r"|\btinygrad\.nn\.datasets\b|from\s+tinygrad\.nn\.datasets\s+import|\bfetch\s*\(\s*[\"']https?:"
+    r"|\bfrom_pretrained\s*\(|\bhf_hub_download\s*\(|\bload_dataset\s*\(",
+    re.M,
+)
+
+
+def check_forbidden(page: Path, text: str) -> list[Problem]:
+    problems = []
+    masked = mask_code(text)
+    for regex, message in _FORBIDDEN:
+        for m in regex.finditer(masked):
+            problems.append(Problem(rel(page), line_of(masked, m.start()), "forbidden", message))
+    for block in iter_code_blocks(text, page):
+        if block.lang == "mermaid":
+            problems.append(Problem(rel(page), block.line, "forbidden",
+                                    "mermaid 图会让 Material 从 CDN 加载脚本；请用代码生成图片"))
+    return problems
+
+
+def network_problems(code: str, path: str, first_line: int = 1) -> list[Problem]:
+    return [
+        Problem(path, first_line + code.count("\n", 0, m.start()), "network",
+                f"会执行的代码不能访问网络：“{m.group(0).strip()}”（数据请随包附带或由代码生成）")
+        for m in _NETWORK.finditer(code)
+    ]
+
+
+def check_network(page: Path, text: str) -> list[Problem]:
+    if page.suffix == ".py":  # 笔记本整个文件都会执行
+        return network_problems(text, rel(page))
+    problems = []
+    for block in iter_code_blocks(text, page):
+        if not block.is_python or block.skip_reason:
+            continue
+        if block.is_include_block:
+            for inc in block.includes:
+                f = ROOT / inc.path
+                if f.is_file():
+                    problems += network_problems(f.read_text(encoding="utf-8"), rel(f))
+        else:
+            problems += network_problems(block.code, rel(page), block.line + 1)
+    return problems
+
+
 # ---------------------------------------------------------------- 汇总
 
 
@@ -386,16 +570,26 @@ def check_page(page: Path, docs_dir: Path = DOCS, nav: set[str] | None = None) -
         problems += check_code_blocks(page, text)
         problems += check_includes(page, text)
         problems += check_links(page, text, docs_dir)
+        problems += check_fence_languages(page, text)
+        problems += check_typography(page, text)
+        problems += check_forbidden(page, text)
+    problems += check_network(page, text)
     if nav is not None:
         problems += check_nav(page, docs_dir, nav)
     return problems
 
 
-def check(pages: list[Path] | None = None, docs_dir: Path = DOCS, site_wide: bool = True) -> list[Problem]:
-    """检查给定页面（默认全站）。site_wide 时还检查未被引用的片段。"""
+def check(pages: list[Path] | None = None, docs_dir: Path = DOCS, site_wide: bool = True,
+          config: Path | None = None) -> list[Problem]:
+    """检查给定页面（默认全站）。site_wide 时还检查未被引用的片段。
+
+    config 是读取 nav 的 mkdocs.yml；默认只在检查真正的 docs/ 时读取仓库根目录的 mkdocs.yml。
+    """
     all_pages = doc_pages(docs_dir)
     pages = all_pages if pages is None else pages
-    nav = nav_pages() if docs_dir.resolve() == DOCS.resolve() else None
+    if config is None and docs_dir.resolve() == DOCS.resolve():
+        config = ROOT / "mkdocs.yml"
+    nav = nav_pages(config) if config is not None else None
     problems: list[Problem] = []
     for page in pages:
         problems += check_page(page, docs_dir, nav)
@@ -411,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.doccheck", description="检查文档页面，输出 文件:行号: 规则: 说明")
     parser.add_argument("paths", nargs="*", help="要检查的页面；不给则检查整个 docs/")
     parser.add_argument("--docs-dir", default=str(DOCS), help="文档根目录（默认 docs/）")
+    parser.add_argument("--config", help="读取 nav 的 mkdocs.yml（默认仓库根目录的）")
     args = parser.parse_args(argv)
     docs_dir = Path(args.docs_dir).resolve()
     pages = None
@@ -420,7 +615,7 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             print(f"路径不存在：{', '.join(map(str, missing))}", file=sys.stderr)
             return 2
-    problems = check(pages, docs_dir, site_wide=pages is None)
+    problems = check(pages, docs_dir, site_wide=pages is None, config=Path(args.config) if args.config else None)
     for p in problems:
         print(p)
     print(f"{len(problems)} 个问题" if problems else "没有发现问题", file=sys.stderr)

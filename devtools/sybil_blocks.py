@@ -65,6 +65,42 @@ class _Timer:
         return False
 
 
+class NetworkAccessError(RuntimeError):
+    """代码块试图访问网络。"""
+
+
+class _NoNetwork:
+    """代码块运行期间禁止连接本机以外的地址：本站的代码不能依赖网络（数据随包附带或由代码生成）。"""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def __enter__(self):
+        import socket
+
+        self._connect, self._connect_ex = socket.socket.connect, socket.socket.connect_ex
+        where = self.where
+
+        def guard(original):
+            def connect(sock, address, *args):
+                host = address[0] if isinstance(address, tuple) else address
+                if sock.family in (socket.AF_INET, socket.AF_INET6) and host not in ("127.0.0.1", "::1", "localhost"):
+                    raise NetworkAccessError(f"{where}: 代码块试图访问网络（{address}）；本站代码不能联网")
+                return original(sock, address, *args)
+
+            return connect
+
+        socket.socket.connect = guard(self._connect)
+        socket.socket.connect_ex = guard(self._connect_ex)
+        return self
+
+    def __exit__(self, *exc):
+        import socket
+
+        socket.socket.connect, socket.socket.connect_ex = self._connect, self._connect_ex
+        return False
+
+
 def _run_source(source: str, filename: str, namespace: dict) -> None:
     __tracebackhide__ = True  # pytest 的 traceback 只显示文档/片段里的行
     code = compile(source, filename, "exec", dont_inherit=True)
@@ -103,7 +139,7 @@ class BlockEvaluator:
         with tempfile.TemporaryDirectory(prefix="kb-block-") as tmp:
             os.chdir(tmp)
             try:
-                with _Timer(BLOCK_TIMEOUT, where):
+                with _Timer(BLOCK_TIMEOUT, where), _NoNetwork(where):
                     if block.is_include_block:
                         for inc in block.includes:
                             self._run_include(inc, where, namespace)

@@ -47,6 +47,7 @@ def test_every_python_block_is_executed_or_skipped_with_reason():
         ("broken_link.md", "tests/fixtures/bad_pages/broken_link.md:8: link: "),
         ("broken_anchor.md", "tests/fixtures/bad_pages/broken_anchor.md:10: anchor: "),
         ("skip_without_reason.md", "tests/fixtures/bad_pages/skip_without_reason.md:8: code-untested: "),
+
         ("untested_block.md", "tests/fixtures/bad_pages/untested_block.md:8: code-untested: "),
     ],
 )

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# 构建静态网站到 site/（严格模式：任何警告都会失败）。发布工作流用的就是它。
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/bootstrap.sh docs
+export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
+exec .venv/bin/mkdocs build --strict "$@"
