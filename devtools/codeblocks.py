@@ -91,6 +91,16 @@ class CodeBlock:
     def location(self) -> str:
         return f"{self.path}:{self.line}"
 
+    def executed_source(self, root: Path) -> str:
+        """真正会被执行的代码：嵌入块是被嵌入文件的内容，其余是代码块本身。"""
+        if self.is_include_block:
+            parts = []
+            for inc in self.includes:
+                f = Path(root) / inc.path
+                parts.append(f.read_text(encoding="utf-8") if f.is_file() else f"<缺失：{inc.path}>")
+            return "\n".join(parts)
+        return self.code
+
 
 def fence_language(info: str) -> str:
     """从围栏信息串里取出语言名：``python title="x"`` → ``python``，``{ .py hl_lines="2" }`` → ``py``。"""

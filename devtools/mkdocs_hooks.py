@@ -1,4 +1,4 @@
-"""MkDocs 钩子：自托管 KaTeX，并清理笔记本页面里指向 CDN 的 MathJax。
+"""MkDocs 钩子：自托管 KaTeX、清理笔记本页面里指向 CDN 的 MathJax、给代码块加验证徽章。
 
 - KaTeX 由 npm 安装（package.json 锁定版本），构建结束时从 node_modules 复制到
   站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提交进仓库。
@@ -8,11 +8,17 @@
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # 钩子按文件路径加载，devtools 包需要仓库根目录在 sys.path 上
+    sys.path.insert(0, str(ROOT))
+
+from devtools import badges  # noqa: E402
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 # 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用 woff2/woff/ttf。
 KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
@@ -20,6 +26,17 @@ KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
 _MATHJAX_BLOCK = re.compile(
     r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL
 )
+
+
+def on_config(config):
+    """每次构建（包括 serve 的每次重建）都重新读取验证记录。"""
+    badges.reload()
+    return config
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    """在每个 Python 代码块前插入验证徽章；在验证状态页插入汇总表。"""
+    return badges.transform(markdown, "docs/" + page.file.src_uri, page.url)
 
 
 def on_post_page(output: str, page, config) -> str:

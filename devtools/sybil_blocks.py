@@ -120,11 +120,24 @@ class BlockEvaluator:
         __tracebackhide__ = True
         block = self.block
         where = f"{_rel(block.path)}:{block.line}"
+        self._started = time.perf_counter()
         if block.skip_reason is not None:
             if not block.skip_reason:
                 raise DocBlockError(f"{where}: skip 注释必须写明理由：<!-- skip: next \"理由\" -->")
+            _record(block, "skipped", 0.0, block.skip_reason)
             pytest.skip(f"{where}: {block.skip_reason}")
 
+        try:
+            self._execute(example, where)
+        except BaseException as err:
+            _record(block, "failed", time.perf_counter() - self._started, f"{type(err).__name__}: {err}")
+            raise
+        else:
+            _record(block, "passed", time.perf_counter() - self._started, "")
+
+    def _execute(self, example, where: str) -> None:
+        __tracebackhide__ = True
+        block = self.block
         store = example.document.namespace.setdefault("__kb_blocks__", {})
         if block.continues_previous:
             if self.previous is None or self.previous not in store:
@@ -135,7 +148,6 @@ class BlockEvaluator:
 
         # 在临时目录里运行：代码块写出的文件（检查点、图片）不会弄脏仓库。
         old_cwd = os.getcwd()
-        started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="kb-block-") as tmp:
             os.chdir(tmp)
             try:
@@ -155,9 +167,6 @@ class BlockEvaluator:
             finally:
                 os.chdir(old_cwd)
         store[self.index] = namespace
-        example.document.namespace.setdefault("__kb_durations__", {})[block.line] = (
-            time.perf_counter() - started
-        )
 
     def _run_include(self, inc, where: str, namespace: dict) -> None:
         __tracebackhide__ = True
@@ -171,6 +180,24 @@ class BlockEvaluator:
             raise DocBlockError(f"{_rel(self.block.path)}:{inc.line}: 嵌入的文件不存在：{inc.path}")
         namespace.setdefault("__file__", str(path))
         _run_source(path.read_text(encoding="utf-8"), str(path), namespace)
+
+
+def _record(block: CodeBlock, result: str, duration: float, reason: str) -> None:
+    """把结果写进验证记录（只记录真正的 docs/ 页面；KB_RECORD=0 时不记录）。"""
+    if os.environ.get("KB_RECORD", "1") == "0":
+        return
+    docs = ROOT / "docs"
+    path = Path(block.path).resolve()
+    if not path.is_relative_to(docs):
+        return
+    from devtools import records
+
+    page = _rel(path)
+    records.write({
+        "id": records.block_id(page, block.executed_source(ROOT)),
+        "page": page, "line": block.line, "result": result, "reason": reason[:300],
+        "duration": round(duration, 3), "backend": records.current_backend(), **records.versions(),
+    })
 
 
 def parse_python_blocks(document):

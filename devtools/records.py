@@ -1,0 +1,161 @@
+"""验证记录：测试运行时记下每个代码块在哪个后端、哪天、用哪个版本通过（或失败），构建网站时据此显示徽章。
+
+记录是 JSON Lines，每行一条：
+
+    {"id": "gradient-descent-3f2a9c1e", "page": "docs/basics/gradient-descent.md", "line": 40,
+     "result": "passed", "reason": "", "duration": 1.7, "backend": "CPU",
+     "tinygrad": "0.14.0", "tinymodels": "0.1.0", "date": "2026-11-23", "time": 1795000000.0}
+
+- 本地/CI 的测试运行写到 ``.cache/verification/``（不提交）；
+- 在别的机器上跑过的后端（CUDA、Metal 等），用 ``python -m devtools.records export`` 导出到
+  ``verification/``（提交进仓库）。
+- 构建网站时两处都读；同一代码块、同一后端以最新的一条为准。
+
+代码块的 id 由页面路径和代码内容算出：代码一改，旧记录就不再对应它——改过的代码没有验证过，不显示徽章。
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DIR = ROOT / ".cache" / "verification"
+COMMITTED_DIR = ROOT / "verification"
+#: 后端的显示名称（tinygrad 的设备名 → 页面上的名字）
+BACKEND_NAMES = {"CPU": "CPU", "CL": "OpenCL", "CUDA": "CUDA", "NV": "CUDA", "METAL": "Metal", "AMD": "AMD",
+                 "PYTHON": "Python"}
+BACKEND_ORDER = ["CPU", "OpenCL", "CUDA", "Metal", "AMD", "Python"]
+
+
+def block_id(page_rel: str, code: str) -> str:
+    """稳定的代码块 id：页面文件名 + 代码内容的哈希（忽略行尾空白）。"""
+    normalized = "\n".join(line.rstrip() for line in code.strip().splitlines())
+    digest = hashlib.sha1(f"{page_rel}\n{normalized}".encode()).hexdigest()[:8]
+    return f"{Path(page_rel).stem}-{digest}"
+
+
+def backend_name(device: str) -> str:
+    return BACKEND_NAMES.get(device.split(":")[0].upper(), device)
+
+
+def current_backend() -> str:
+    from tinygrad import Device
+
+    return backend_name(Device.DEFAULT)
+
+
+def versions() -> dict:
+    import tinygrad  # noqa: F401
+    from importlib.metadata import version
+
+    out = {"tinygrad": version("tinygrad")}
+    try:
+        import tinymodels
+
+        out["tinymodels"] = tinymodels.__version__
+    except Exception:  # noqa: BLE001 - 记录版本失败不应影响测试
+        out["tinymodels"] = "?"
+    return out
+
+
+def write(entry: dict, directory: Path | None = None) -> None:
+    """追加一条记录（每个进程一个文件，xdist 的多个 worker 互不干扰）。"""
+    directory = Path(os.environ.get("KB_RECORDS_DIR", directory or LOCAL_DIR))
+    directory.mkdir(parents=True, exist_ok=True)
+    entry = {"date": date.today().isoformat(), "time": time.time(), **entry}
+    path = directory / f"blocks-{entry['backend'].lower()}-{os.getpid()}.jsonl"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def load(directories: list[Path] | None = None) -> dict[tuple[str, str], dict]:
+    """读取全部记录：{(代码块 id, 后端): 最新的一条}。"""
+    if directories is None:
+        env = os.environ.get("KB_RECORDS_DIR")
+        directories = [Path(env)] if env else [LOCAL_DIR, COMMITTED_DIR]
+    latest: dict[tuple[str, str], dict] = {}
+    for d in directories:
+        for f in sorted(Path(d).glob("blocks-*.jsonl")) if Path(d).is_dir() else []:
+            for line in f.read_text(encoding="utf-8").splitlines():
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                key = (r["id"], r["backend"])
+                if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
+                    latest[key] = r
+    return latest
+
+
+@dataclass
+class Badge:
+    verified: list[str]  # 最新一次记录为通过的后端
+    failed: list[str]  # 最新一次记录为失败的后端
+    tinygrad: str
+    date: str
+
+    @property
+    def text(self) -> str:
+        if self.verified:
+            return " · ".join(["已验证", *self.verified, f"tinygrad {self.tinygrad}", self.date])
+        return " · ".join(["验证未通过", *self.failed, self.date])
+
+    @property
+    def css(self) -> str:
+        return "kb-badge--ok" if self.verified else "kb-badge--fail"
+
+
+def badge_for(bid: str, records: dict[tuple[str, str], dict]) -> Badge | None:
+    """代码块的徽章；没有任何记录（或只有跳过的记录）时返回 None——绝不显示假的徽章。"""
+    mine = {backend: r for (i, backend), r in records.items() if i == bid and r["result"] in ("passed", "failed")}
+    if not mine:
+        return None
+    order = {b: n for n, b in enumerate(BACKEND_ORDER)}
+    ok = sorted((b for b, r in mine.items() if r["result"] == "passed"), key=lambda b: order.get(b, 99))
+    bad = sorted((b for b, r in mine.items() if r["result"] == "failed"), key=lambda b: order.get(b, 99))
+    pool = [mine[b] for b in ok] or [mine[b] for b in bad]
+    newest = max(pool, key=lambda r: r.get("time", 0))
+    return Badge(ok, bad, newest.get("tinygrad", "?"), newest.get("date", "?"))
+
+
+def export(backend: str, dest: Path = COMMITTED_DIR) -> Path:
+    """把本地某个后端的最新记录导出到 verification/，以便提交（例如在 NVIDIA 机器上跑完 CUDA 之后）。"""
+    records = [r for (_, b), r in load([LOCAL_DIR]).items() if b == backend]
+    if not records:
+        raise SystemExit(f"本地没有 {backend} 的记录：先用 DEV=... 运行测试")
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / f"blocks-{backend.lower()}.jsonl"
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(records, key=lambda r: r["id"])),
+                   encoding="utf-8")
+    os.replace(tmp, out)  # 原子替换：中途失败不会留下半个文件
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m devtools.records", description="验证记录")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    ex = sub.add_parser("export", help="把本地某后端的记录导出到 verification/ 以便提交")
+    ex.add_argument("--backend", required=True, help="CPU、OpenCL、CUDA、Metal 等")
+    sub.add_parser("show", help="打印每个代码块的徽章")
+    args = parser.parse_args(argv)
+    if args.cmd == "export":
+        print(export(args.backend))
+    else:
+        records = load()
+        for bid in sorted({i for i, _ in records}):
+            b = badge_for(bid, records)
+            print(f"{bid}: {b.text if b else '（无记录）'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
