@@ -236,3 +236,22 @@ def test_chinese_search_finds_page_by_word_inside_title(server, browser, query, 
     page.close()
     assert not external, external
     assert any(urlparse(h).path.endswith("/" + expected) for h in hrefs), f"搜索“{query}”没有找到 {expected}：{hrefs}"
+
+
+def test_api_reference_covers_every_public_name(site_dir):
+    """API 参考页为 tinymodels.__all__ 中的每个名字生成了条目，且每个名字都有文档字符串。"""
+    import tinymodels
+
+    page = (site_dir / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="(tinymodels\.[^"]+)"', page))
+    missing, undocumented = [], []
+    for name in tinymodels.__all__:
+        if name.startswith("__"):
+            continue
+        if not any(i.rsplit(".", 1)[-1] == name for i in ids):
+            missing.append(name)
+        obj = getattr(tinymodels, name)
+        if not (getattr(obj, "__doc__", None) or "").strip():
+            undocumented.append(name)
+    assert not missing, f"API 参考页缺少：{missing}"
+    assert not undocumented, f"没有文档字符串：{undocumented}"

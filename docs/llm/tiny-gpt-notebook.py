@@ -1,0 +1,102 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 笔记本：小 GPT 的损失曲线
+#
+# 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
+# 我们沿用[从零训练一个小 GPT](tiny-gpt.md)中的设置：在本站语料的前 15000 个字符上训练一个 1 层的字符级 GPT，
+# 训练 80 步，每 10 步在验证文本上算一次损失 $L = -\frac{1}{N}\sum_{t=1}^{N} \log p(x_{t+1} \mid x_{\le t})$，
+# 并画出两条参考线：均匀猜测的 $\ln V$ 和只看字频的一元模型。
+
+# %%
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")  # 无显示器环境下也能作图
+import matplotlib.pyplot as plt
+import numpy as np
+from tinygrad import Context, Tensor, TinyJit
+from tinygrad.nn.optim import Adam
+from tinygrad.nn.state import get_parameters
+
+from tinymodels import CharTokenizer, TinyGPT, cross_entropy, fast_compile, load_corpus, next_token_windows, set_seed
+
+BLOCK, BATCH, STEPS = 16, 16, 80
+text = load_corpus()[:15000]
+tok = CharTokenizer(text)
+V = tok.vocab_size
+ids = np.array(tok.encode(text))
+split = int(len(ids) * 0.9)
+X_train, Y_train = next_token_windows(ids[:split], BLOCK, stride=8)
+X_val, Y_val = next_token_windows(ids[split:], BLOCK)
+X_val, Y_val = Tensor(X_val.astype(np.int32)), Tensor(Y_val.astype(np.int32))
+counts = np.bincount(ids[:split], minlength=V) + 1.0
+unigram = float(-np.log(counts / counts.sum())[Y_val.numpy()].mean())
+
+set_seed(0)
+model = TinyGPT(V, block_size=BLOCK, d_model=32, num_heads=4, num_layers=1)
+opt = Adam(get_parameters(model), lr=1e-2)
+
+
+@TinyJit
+def train_step(x: Tensor, y: Tensor) -> Tensor:
+    opt.zero_grad()
+    loss = cross_entropy(model(x), y)
+    loss.backward()
+    return loss.realize(*opt.schedule_step())
+
+
+@TinyJit
+def val_loss() -> Tensor:
+    with Context(TRAINING=0):
+        return cross_entropy(model(X_val), Y_val).realize()
+
+
+rng = np.random.default_rng(0)
+train_curve, val_steps, val_curve = [], [], []
+with fast_compile():
+    for step in range(STEPS + 1):
+        if step % 10 == 0:  # 每 10 步评估一次验证损失
+            val_steps.append(step)
+            val_curve.append(val_loss().item())
+        if step == STEPS:
+            break
+        i = rng.integers(0, len(X_train), BATCH)
+        with Context(TRAINING=1):
+            loss = train_step(Tensor(X_train[i].astype(np.int32)), Tensor(Y_train[i].astype(np.int32)))
+        train_curve.append(loss.item())
+print(f"V = {V}，ln V = {math.log(V):.2f}，一元模型 {unigram:.2f}，验证损失 {[round(v, 2) for v in val_curve]}")
+
+# %% [markdown]
+# 训练开始时损失比 $\ln V$ 略高：随机初始化的输出层让各个字的 logits 有些随机起伏，概率不完全均匀。
+# 几十步之后验证损失就跌破了只看字频的一元模型，说明模型开始利用前文；训练损失（每步只看一个小批量，所以抖动大）
+# 与验证损失一起下降。这份语料只有一万多字：模型再大一些、训练再久一些，训练损失会继续降，
+# 验证损失却不再跟着降，模型开始背诵训练文本，这就是过拟合。
+
+# %%
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
+ax.plot(range(1, STEPS + 1), train_curve, alpha=0.5, label="train loss (one batch)")
+ax.plot(val_steps, val_curve, "o-", label="validation loss")
+ax.axhline(math.log(V), color="gray", ls="--", label="uniform guess: ln V")
+ax.axhline(unigram, color="gray", ls=":", label="unigram (character frequency)")
+ax.set_xlabel("training step")
+ax.set_ylabel("cross-entropy (nats per character)")
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# 断言：初始损失在 ln V 附近；验证损失降到一元模型之下；最后 10 步的训练损失也远低于开头。
+assert abs(val_curve[0] - math.log(V)) < 0.5
+assert val_curve[-1] < unigram - 0.3 and val_curve[-1] < val_curve[0] - 1.5
+assert np.mean(train_curve[-10:]) < np.mean(train_curve[:10]) - 1.0

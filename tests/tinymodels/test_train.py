@@ -1,0 +1,195 @@
+"""tinymodels.train 的测试：可复现性、发散检测、历史记录、评估与参数检查。
+
+模型与命令行 ``train mlp`` 用的一样（MLP([64, 64, 10])，批 32，Adam，验证集为整个测试集），
+所有测试共用同样的形状，tinygrad 在进程内缓存的内核可以复用。
+这里测的是训练循环的逻辑而不是内核优化，所以整个文件在 ``fast_compile()``（NOOPT）下运行，编译快三成以上。
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+from tinygrad import Tensor
+from tinygrad.nn.optim import Adam, SGD
+from tinygrad.nn.state import get_parameters
+
+from tinymodels.data import load_digits
+from tinymodels.models import MLP
+from tinymodels.train import History, TrainingDivergedError, _auto_progress, evaluate, fit, set_seed
+
+
+pytestmark = pytest.mark.usefixtures("fast")  # conftest.py 里的 fixture：fast_compile()
+
+
+def Tiny():
+    return MLP([64, 64, 10])
+
+
+def ce(out, y):
+    return out.sparse_categorical_crossentropy(y)
+
+
+def acc(out, y):
+    return (out.argmax(-1) == y).mean().item()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits("train", flatten=True)
+    Xt, yt = load_digits("test", flatten=True)
+    return (X[:256], y[:256]), (Xt, yt)
+
+
+def _train(digits, seed=0, **kwargs):
+    set_seed(seed)
+    model = Tiny()
+    args = dict(loss_fn=ce, metrics=(acc,), epochs=2, batch_size=32, seed=seed)
+    args.update(kwargs)
+    return model, fit(model, digits[0], **args)
+
+
+def test_fit_is_bit_reproducible_from_a_seed(digits):
+    _, h1 = _train(digits, val_data=digits[1])
+    _, h2 = _train(digits, val_data=digits[1])
+    assert len(h1.step_losses) == 2 * (256 // 32)
+    assert h1.step_losses == h2.step_losses  # 逐位相同，不是"差不多"
+    assert h1["val_loss"] == h2["val_loss"]
+    _, h3 = _train(digits, seed=1, val_data=digits[1])
+    assert h3.step_losses != h1.step_losses
+
+
+def test_fit_history_and_learning(digits):
+    model, h = _train(digits, val_data=digits[1], epochs=3)
+    assert isinstance(h, History) and len(h) == 3
+    assert set(h.last) == {"epoch", "loss", "val_loss", "val_acc", "seconds"}
+    assert h["epoch"] == [1, 2, 3]
+    assert h["loss"][-1] < h["loss"][0]  # 损失在下降
+    assert all(math.isfinite(v) for v in h.step_losses)
+    assert h.to_dict()["step_losses"] == h.step_losses
+    with pytest.raises(KeyError, match="val_loss"):
+        h["nope"]
+    result = evaluate(model, digits[1], loss_fn=ce, metrics={"acc": acc})
+    assert set(result) == {"loss", "acc"}
+    assert abs(result["loss"] - h.last["val_loss"]) < 1e-5
+    assert 0.0 <= result["acc"] <= 1.0
+
+
+def test_evaluate_handles_partial_batches_and_no_jit(digits):
+    set_seed(0)
+    model = Tiny()
+    X, y = digits[1]
+    full = evaluate(model, (X, y), loss_fn=ce, metrics=(acc,), batch_size=512)
+    split = evaluate(model, (X, y), loss_fn=ce, metrics=(acc,), batch_size=320, jit=False)  # 320 + 35
+    assert abs(full["loss"] - split["loss"]) < 1e-5 and abs(full["acc"] - split["acc"]) < 1e-6
+    manual = ce(model(Tensor(X)), Tensor(y.astype(np.int32))).item()
+    assert abs(full["loss"] - manual) < 1e-5
+
+
+def test_fit_without_jit_and_with_custom_optimizer(digits):
+    set_seed(0)
+    model = Tiny()
+    opt = Adam(get_parameters(model), lr=0.01)  # 与默认 Adam 同样的内核，只是学习率不同
+    h = fit(model, digits[0], loss_fn=ce, optimizer=opt, epochs=1, batch_size=32, jit=False)
+    assert len(h.step_losses) == 8 and h.last["loss"] > 0
+    assert "val_loss" not in h.last
+
+
+def test_nan_loss_stops_training_with_epoch_and_step(digits):
+    set_seed(0)
+    model = Tiny()
+    def exploding(out, y):  # 第一步就是 NaN
+        return ce(out, y) * float("nan")
+
+    with pytest.raises(TrainingDivergedError, match=r"第 1 个 epoch 的第 1 步") as info:
+        fit(model, digits[0], loss_fn=exploding, epochs=2, batch_size=32)
+    assert isinstance(info.value, FloatingPointError)
+
+    set_seed(0)
+    model = Tiny()
+    opt = SGD(get_parameters(model), lr=1e30)  # 学习率大到必然溢出
+    with pytest.raises(TrainingDivergedError, match=r"epoch .*第 \d+ 步"):
+        fit(model, digits[0], loss_fn=ce, optimizer=opt, epochs=3, batch_size=32)
+
+
+def test_progress_is_quiet_in_tests():
+    assert "PYTEST_CURRENT_TEST" in os.environ
+    assert _auto_progress(None, "fit") is False
+    assert _auto_progress(True, "fit") is True
+    with pytest.raises(ValueError):
+        _auto_progress("yes", "fit")
+
+
+def test_progress_bar_can_be_forced(digits, capsys):
+    _train(digits, epochs=1, progress=True)
+    assert "epoch 1/1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"model": object()}, "model"),
+    ({"model": lambda x: x}, "参数"),
+    ({"train_data": None}, "train_data"),
+    ({"train_data": (np.zeros((4, 64)),)}, "train_data"),
+    ({"train_data": (np.zeros((4, 64)), np.zeros(5))}, "不一致"),
+    ({"train_data": (np.zeros((0, 64)), np.zeros(0))}, "为空"),
+    ({"val_data": (np.zeros((4, 64)), np.zeros(3))}, "val_data"),
+    ({"loss_fn": "mse"}, "loss_fn"),
+    ({"optimizer": "adam"}, "optimizer"),
+    ({"epochs": 0}, "epochs"),
+    ({"epochs": 1.5}, "epochs"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"batch_size": 10_000}, "batch_size"),
+    ({"seed": -1}, "seed"),
+    ({"progress": "yes"}, "progress"),
+    ({"jit": 1}, "jit"),
+    ({"metrics": ("f1",)}, "f1"),
+    ({"metrics": (3,)}, "metrics"),
+    ({"metrics": 3}, "metrics"),
+    ({"metrics": {"loss": acc}}, "loss"),
+])
+def test_fit_bad_input(digits, change, match):
+    args = {"model": Tiny(), "train_data": digits[0], "loss_fn": ce}
+    args.update(change)
+    with pytest.raises(ValueError, match=match):
+        fit(args.pop("model"), args.pop("train_data"), **args)
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"model": 42}, "model"),
+    ({"data": [1, 2, 3]}, "data"),
+    ({"batch_size": -1}, "batch_size"),
+    ({"loss_fn": 5}, "loss_fn"),
+    ({"metrics": [None]}, "metrics"),
+    ({"jit": "no"}, "jit"),
+])
+def test_evaluate_bad_input(digits, change, match):
+    args = {"model": Tiny(), "data": digits[1], "loss_fn": ce}
+    args.update(change)
+    with pytest.raises(ValueError, match=match):
+        evaluate(args.pop("model"), args.pop("data"), **args)
+
+
+def test_set_seed_controls_initialisation():
+    set_seed(7)
+    a = Tiny().layers[0].weight.numpy()
+    set_seed(7)
+    b = Tiny().layers[0].weight.numpy()
+    set_seed(8)
+    c = Tiny().layers[0].weight.numpy()
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    for bad in (-1, 1.0, "0", True):
+        with pytest.raises(ValueError):
+            set_seed(bad)
+
+
+def test_defaults_use_cross_entropy_adam_and_accuracy(digits):
+    from tinymodels.losses import cross_entropy
+
+    set_seed(0)
+    model = Tiny()
+    h = fit(model, digits[0], epochs=1, batch_size=32, val_data=digits[1])
+    assert set(h.last) == {"epoch", "loss", "val_loss", "val_accuracy", "seconds"}
+    result = evaluate(model, digits[1])
+    assert set(result) == {"loss", "accuracy"}
+    X, y = digits[1]
+    manual = cross_entropy(model(Tensor(X)), Tensor(y.astype(np.int32))).item()
+    assert abs(result["loss"] - manual) < 1e-5
