@@ -28,6 +28,38 @@ _MATHJAX_BLOCK = re.compile(
 )
 
 
+_FILES = None
+_HREF_MD = re.compile(r'href="(?!https?:|mailto:|#|/)([^"#]+\.md)(#[^"]*)?"')
+
+
+def on_files(files, config):
+    global _FILES
+    _FILES = files
+    return files
+
+
+def _rewrite_notebook_links(output: str, page) -> str:
+    """mkdocs-jupyter 既不检查也不改写笔记本里的 Markdown 链接：把指向 .md 的相对链接改成页面地址，
+    找不到目标时记一条警告（严格模式下构建失败）。"""
+    import logging
+    import posixpath
+
+    from mkdocs.utils import get_relative_url
+
+    log = logging.getLogger("mkdocs.plugins.kb")
+    src_dir = posixpath.dirname(page.file.src_uri)
+
+    def fix(m: re.Match) -> str:
+        target = posixpath.normpath(posixpath.join(src_dir, html.unescape(m.group(1))))
+        f = _FILES.get_file_from_path(target) if _FILES is not None else None
+        if f is None:
+            log.warning("笔记本 %s 里的链接指向不存在的页面：%s", page.file.src_uri, m.group(1))
+            return m.group(0)
+        return f'href="{get_relative_url(f.url, page.url)}{m.group(2) or ""}"'
+
+    return _HREF_MD.sub(fix, output)
+
+
 def on_config(config):
     """每次构建（包括 serve 的每次重建）都重新读取验证记录。"""
     badges.reload()
@@ -43,6 +75,8 @@ def on_post_page(output: str, page, config) -> str:
     """删除 nbconvert 模板插入的 MathJax 脚本（它会请求外部 CDN）。"""
     if "<!-- Load mathjax -->" in output:
         output = _MATHJAX_BLOCK.sub("", output)
+    if page.file.src_uri.endswith(".py"):
+        output = _rewrite_notebook_links(output, page)
     return output
 
 

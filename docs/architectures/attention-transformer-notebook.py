@@ -37,7 +37,7 @@ X_test, Y_test = reversal_task(512, seq_len=T, vocab=VOCAB, seed=1)
 set_seed(0)
 model = TransformerEncoder(VOCAB, VOCAB, d_model=32, num_heads=4, num_layers=1, d_ff=64, max_len=T)
 with fast_compile():
-    fit(model, (X_train, Y_train), optimizer=Adam(get_parameters(model), lr=3e-3), epochs=5, batch_size=64)
+    fit(model, (X_train, Y_train), optimizer=Adam(get_parameters(model), lr=1e-2), epochs=3, batch_size=64)
     acc = evaluate(model, (X_test, Y_test), batch_size=64)["accuracy"]
     # return_attention=True 时模型还返回每一层的注意力权重，形状 (B, 头数, T, T)
     _, attention = model(Tensor(X_test[:1].astype(np.int32)), return_attention=True)

@@ -15,7 +15,7 @@
 #
 # 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
 # 我们沿用[从零训练一个小 GPT](tiny-gpt.md)中的设置：在本站语料的前 15000 个字符上训练一个 1 层的字符级 GPT，
-# 训练 80 步，每 10 步在验证文本上算一次损失 $L = -\frac{1}{N}\sum_{t=1}^{N} \log p(x_{t+1} \mid x_{\le t})$，
+# 训练 60 步，每 10 步在验证文本上算一次平均下一字损失 $L$（定义见[正文](tiny-gpt.md)，对所有验证窗口取平均），
 # 并画出两条参考线：均匀猜测的 $\ln V$ 和只看字频的一元模型。
 
 # %%
@@ -32,7 +32,7 @@ from tinygrad.nn.state import get_parameters
 
 from tinymodels import CharTokenizer, TinyGPT, cross_entropy, fast_compile, load_corpus, next_token_windows, set_seed
 
-BLOCK, BATCH, STEPS = 16, 16, 80
+BLOCK, BATCH, STEPS = 16, 16, 60
 text = load_corpus()[:15000]
 tok = CharTokenizer(text)
 V = tok.vocab_size
@@ -98,5 +98,5 @@ plt.show()
 
 # 断言：初始损失在 ln V 附近；验证损失降到一元模型之下；最后 10 步的训练损失也远低于开头。
 assert abs(val_curve[0] - math.log(V)) < 0.5
-assert val_curve[-1] < unigram - 0.3 and val_curve[-1] < val_curve[0] - 1.5
+assert val_curve[-1] < unigram - 0.3 and val_curve[-1] < val_curve[0] - 1.2
 assert np.mean(train_curve[-10:]) < np.mean(train_curve[:10]) - 1.0

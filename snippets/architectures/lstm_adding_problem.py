@@ -1,4 +1,4 @@
-# 加法问题（Hochreiter & Schmidhuber, 1997）之二：LSTM。与 rnn_adding_problem.py 只差 cell="lstm" 和最后的断言。
+# 加法问题（Hochreiter & Schmidhuber, 1997）之二：LSTM。与 rnn_adding_problem.py 只差模型类型和最后的断言。
 # 每条序列 T 步，每步两个特征：[0, 1) 上的随机数和一个 0/1 标记；目标是两个被标记的数之和。
 # 总是预测 1（目标的均值）的均方误差是 Var(u1 + u2) = 2 × 1/12 ≈ 0.167：学不会时就停在这里。
 import numpy as np

@@ -16,8 +16,8 @@ set_seed(0)
 model = TransformerEncoder(VOCAB, VOCAB, d_model=32, num_heads=4, num_layers=1, d_ff=64, max_len=T)
 print(f"参数量：{count_parameters(model):,}")
 with fast_compile():  # 跳过内核优化：小模型的编译时间远大于计算时间
-    history = fit(model, (X_train, Y_train), optimizer=Adam(get_parameters(model), lr=3e-3),
-                  epochs=5, batch_size=64)
+    history = fit(model, (X_train, Y_train), optimizer=Adam(get_parameters(model), lr=1e-2),
+                  epochs=3, batch_size=64)
     # 评估用与训练相同的批大小，能复用一部分已编译的内核
     acc = evaluate(model, (X_test, Y_test), batch_size=64)["accuracy"]
 print("每轮训练损失：", [round(l, 3) for l in history["loss"]])

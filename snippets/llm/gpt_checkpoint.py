@@ -10,7 +10,7 @@ from tinygrad.nn.state import get_parameters
 from tinymodels import (CharTokenizer, TinyGPT, cross_entropy, fast_compile, load_checkpoint, load_corpus,
                         next_token_windows, read_checkpoint_metadata, save_checkpoint, set_seed)
 
-BLOCK, BATCH = 16, 8
+BLOCK, BATCH = 16, 16
 text = load_corpus()[:15000]
 tok = CharTokenizer(text)
 ids = np.array(tok.encode(text))
@@ -53,12 +53,12 @@ def train(steps: int, rng: np.random.Generator) -> None:
 
 
 with fast_compile():  # 跳过内核优化：这个小模型的编译时间远大于计算时间
-    train(40, np.random.default_rng(0))
+    train(20, np.random.default_rng(0))
     before = val_loss().item()
 
     ckpt = Path(tempfile.mkdtemp())
     # 模型参数和 Adam 的一阶、二阶矩估计都要存：只存模型的话，续训时优化器要从零开始估计梯度的尺度。
-    save_checkpoint(model, ckpt / "gpt.safetensors", metadata={"steps": 40, "val_loss": before,
+    save_checkpoint(model, ckpt / "gpt.safetensors", metadata={"steps": 20, "val_loss": before,
                                                                  "vocab": "".join(tok.chars)})
     save_checkpoint(opt, ckpt / "adam.safetensors")
 
@@ -78,10 +78,10 @@ with fast_compile():  # 跳过内核优化：这个小模型的编译时间远�
     x = X_val[:BATCH]
     same = np.array_equal(model(x).numpy(), fresh(x).numpy())
 
-    train(40, np.random.default_rng(1))  # 接着训练 40 步
+    train(20, np.random.default_rng(1))  # 接着训练 20 步
     after = val_loss().item()
 
-print(f"验证损失：保存时 {before:.3f}，参数被打乱后 {broken:.3f}，读回后 {restored:.3f}，续训 40 步后 {after:.3f}")
-assert restored == before and broken > before + 1   # 读回后与保存时分毫不差
+print(f"验证损失：保存时 {before:.3f}，参数被打乱后 {broken:.3f}，读回后 {restored:.3f}，续训 20 步后 {after:.3f}")
+assert restored == before and broken > before + 0.5   # 读回后与保存时分毫不差
 assert same and CharTokenizer.from_vocab(meta["vocab"]).chars == tok.chars
 assert after <= before

@@ -35,8 +35,8 @@ def test_model_output_shapes():
   assert MLP([64, 32, 10])(f32(5, 64)).shape == (5, 10)
   net = LeNet()
   assert net(f32(3, 1, 8, 8)).shape == (3, 10)
-  assert [m.shape for m in net.features(f32(3, 1, 8, 8))] == [(3, 16, 8, 8), (3, 32, 4, 4)]
-  assert net.flat_features == 32 * 2 * 2
+  assert [m.shape for m in net.features(f32(3, 1, 8, 8))] == [(3, 6, 8, 8), (3, 16, 4, 4)]
+  assert net.flat_features == 16 * 2 * 2 and count_parameters(net) == 5750
   big = LeNet(in_channels=3, num_classes=5, input_size=(28, 20), channels=(6, 16), kernel_size=5, hidden=32)
   assert big.flat_features == 16 * 7 * 5 and big(f32(2, 3, 28, 20)).shape == (2, 5)
   for cls in (RNNClassifier, LSTMClassifier, GRUClassifier):

@@ -18,7 +18,6 @@ import numpy as np
 from tinygrad import Tensor, dtypes
 
 from tinymodels import _checks as C
-from tinymodels.layers import init
 from tinymodels.layers.basic import Linear
 
 __all__ = ["scaled_dot_product_attention", "causal_mask", "padding_mask", "MultiHeadAttention"]
@@ -127,13 +126,10 @@ def _attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropou
 
 
 class MultiHeadAttention:
-  """多头注意力，参数布局与 ``torch.nn.MultiheadAttention(d, h, batch_first=True)`` 完全相同，可以直接拷贝。
+  """多头注意力，参数布局可以直接从 ``torch.nn.MultiheadAttention(d, h, batch_first=True)`` 拷贝。
 
-  * ``in_proj_weight`` ``(3d, d)``：按行依次是 Q、K、V 三个投影矩阵（``in_proj_weight[:d]`` 是 ``W_q``，
-    ``[d:2d]`` 是 ``W_k``，``[2d:]`` 是 ``W_v``）；``in_proj_bias`` ``(3d,)`` 同理；
-  * ``out_proj``：``Linear(d, d)``，把各头拼接后的结果投影回 ``d`` 维。
-
-  自注意力（``key`` 与 ``value`` 都是 ``query``）时 Q、K、V 用一次矩阵乘法算出，内核更少、编译更快。
+  PyTorch 的 ``in_proj_weight`` ``(3d, d)`` 按行切成三份分别对应 ``q_proj.weight``、``k_proj.weight``、
+  ``v_proj.weight``（``in_proj_bias`` 同理），``out_proj`` 直接对应。
 
   Args:
     d_model: 模型维度 ``d``，必须能被 ``num_heads`` 整除。
@@ -154,16 +150,10 @@ class MultiHeadAttention:
     self.dropout = C.check_probability(dropout, "dropout", w)
     C.check_bool(bias, "bias", w)
     self.head_dim = d_model // num_heads
-    # 与 PyTorch 相同的初始化：in_proj 用 Xavier 均匀分布、偏置为 0；out_proj 用 Linear 的默认初始化、偏置为 0
-    self.in_proj_weight = init.uniform((3 * d_model, d_model), math.sqrt(6.0 / (d_model + 3 * d_model)))
-    self.in_proj_bias = init.zeros((3 * d_model,)) if bias else None
+    self.q_proj = Linear(d_model, d_model, bias=bias)
+    self.k_proj = Linear(d_model, d_model, bias=bias)
+    self.v_proj = Linear(d_model, d_model, bias=bias)
     self.out_proj = Linear(d_model, d_model, bias=bias)
-    if bias: self.out_proj.bias = init.zeros((d_model,))
-
-  def _project(self, x: Tensor, part: slice) -> Tensor:
-    w = self.in_proj_weight[part]
-    b = self.in_proj_bias[part] if self.in_proj_bias is not None else None
-    return x.linear(w.T, b)
 
   def _split(self, x: Tensor) -> Tensor:
     B, T, _ = x.shape
@@ -209,15 +199,7 @@ class MultiHeadAttention:
       if Tq != Tk: raise ValueError(f"{w}: causal=True 要求 query 与 key 长度相同，实际 Tq={Tq}、Tk={Tk}")
       cm = causal_mask(Tq).reshape(1, 1, Tq, Tk)
       mask = cm if mask is None else mask & cm
-    if key is query and value is query:  # 自注意力：一次矩阵乘法算出 Q、K、V
-      q, k, v = self._project(query, slice(None)).chunk(3, dim=-1)
-    else:
-      q = self._project(query, slice(0, d))
-      if value is key:
-        k, v = self._project(key, slice(d, 3 * d)).chunk(2, dim=-1)
-      else:
-        k, v = self._project(key, slice(d, 2 * d)), self._project(value, slice(2 * d, 3 * d))
-    q, k, v = self._split(q), self._split(k), self._split(v)
+    q, k, v = self._split(self.q_proj(query)), self._split(self.k_proj(key)), self._split(self.v_proj(value))
     out, weights = _attention(q, k, v, mask, self.dropout, True)
     out = self.out_proj(out.transpose(1, 2).reshape(B, Tq, d))
     return (out, weights) if need_weights else out

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 from tinygrad import Tensor
 
-__all__ = ["rng", "uniform", "normal", "zeros", "ones", "from_numpy"]
+__all__ = ["rng", "uniform", "normal", "zeros", "ones", "from_numpy", "fan_in_bound"]
 
 _state: dict = {"seed": None, "marker": None, "rng": None}
 
@@ -99,5 +99,12 @@ def ones(shape: Sequence[int]) -> Tensor:
 
 
 def fan_in_bound(fan_in: int) -> float:
-  """PyTorch 默认的 ``1/sqrt(fan_in)`` 均匀初始化上界。"""
+  """PyTorch 默认的均匀初始化上界 ``1/sqrt(fan_in)``（``nn.Linear``/``nn.Conv2d`` 的权重与偏置都用它）。
+
+  Args:
+    fan_in: 每个输出单元的输入个数（全连接为 in_features，卷积为 in_channels*k*k）。
+
+  Returns:
+    float: 上界。
+  """
   return 1.0 / math.sqrt(fan_in)

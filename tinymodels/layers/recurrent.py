@@ -246,14 +246,15 @@ class GRU(_Recurrent):
     """
     self._check_seq(x)
     B, H = x.shape[0], self.hidden_size
-    h = h0 if h0 is not None else Tensor.zeros(B, H, dtype=x.dtype).contiguous()
     if h0 is not None: self._check_state(h0, B, "h0")
+    h: Tensor | None = h0
     outs: list[Tensor] = []
     for xw_t in self._input_projection(x):
-      hw = h @ self.weight_hh.T + self.bias_hh
-      r = (xw_t[:, :H] + hw[:, :H]).sigmoid()
-      z = (xw_t[:, H:2 * H] + hw[:, H:2 * H]).sigmoid()
-      n = (xw_t[:, 2 * H:] + r * hw[:, 2 * H:]).tanh()
-      h = ((1 - z) * n + z * h).contiguous()
+      hw = self.bias_hh if h is None else h @ self.weight_hh.T + self.bias_hh  # h 为全零时省掉一次矩阵乘法
+      r = (xw_t[:, :H] + hw[..., :H]).sigmoid()
+      z = (xw_t[:, H:2 * H] + hw[..., H:2 * H]).sigmoid()
+      n = (xw_t[:, 2 * H:] + r * hw[..., 2 * H:]).tanh()
+      h = ((1 - z) * n if h is None else (1 - z) * n + z * h).contiguous()
       outs.append(h)
+    assert h is not None
     return Tensor.stack(*outs, dim=1), h

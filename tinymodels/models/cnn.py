@@ -13,17 +13,18 @@ class LeNet:
   """LeNet 风格的卷积网络：若干个「卷积 -> ReLU -> 2x2 最大池化」阶段，然后两层全连接。
 
   卷积使用 ``padding = kernel_size // 2``（奇数卷积核时保持尺寸不变），每次池化把高宽减半（向下取整）。
-  展平后的维度由 ``input_size`` 推算，例如默认 8x8 输入：8x8 -> 4x4 -> 2x2，展平为 ``32*2*2 = 128``。
+  展平后的维度由 ``input_size`` 推算，例如默认 8x8 输入：8x8 -> 4x4 -> 2x2，展平为 ``16*2*2 = 64``，
+  默认设置共 5750 个参数。
 
-  默认通道数 ``(16, 32)`` 比经典 LeNet-5 的 ``(6, 16)`` 宽：在 8x8 数字（1442 张训练图）上，
-  ``(6, 16)`` 训练 12~20 轮后测试准确率在 95%~98% 之间摇摆，``(16, 32)`` 稳定在 97.5%~99%，
-  而编译时间几乎一样（内核个数相同）。
+  在 8x8 数字（1442 张训练图）上，默认尺寸用 Adam、批 64、学习率 1e-2 训练约 8 轮后把学习率降到 1e-3
+  再训练几轮，测试准确率可达 97%~98%；学习率一直保持 1e-2 时准确率会在 95%~98% 之间起伏。
+  更宽的 ``channels=(16, 32)`` 更稳（97.5%~99%），编译时间几乎不变，但每步计算约慢 3 倍。
 
   Args:
     in_channels: 输入通道数（灰度图为 1）。
     num_classes: 类别数。
     input_size: 输入图像的 ``(H, W)``。
-    channels: 每个卷积阶段的输出通道数，默认 ``(16, 32)``；经典 LeNet-5 为 ``(6, 16)``。
+    channels: 每个卷积阶段的输出通道数，默认与经典 LeNet-5 相同为 ``(6, 16)``。
     kernel_size: 卷积核边长。
     hidden: 全连接隐藏层宽度。
 
@@ -32,7 +33,7 @@ class LeNet:
   """
 
   def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: tuple[int, int] = (8, 8),
-               channels: tuple[int, ...] = (16, 32), kernel_size: int = 3, hidden: int = 64):
+               channels: tuple[int, ...] = (6, 16), kernel_size: int = 3, hidden: int = 64):
     w = "LeNet"
     self.in_channels = C.check_positive_int(in_channels, "in_channels", w)
     self.num_classes = C.check_positive_int(num_classes, "num_classes", w)
@@ -67,7 +68,7 @@ class LeNet:
 
     Returns:
       list[Tensor]: 第 ``i`` 个元素形状为 ``(B, channels[i], H_i, W_i)``，例如默认设置下为
-      ``(B, 16, 8, 8)`` 与 ``(B, 32, 4, 4)``。
+      ``(B, 6, 8, 8)`` 与 ``(B, 16, 4, 4)``。
     """
     self._check(x)
     maps = []

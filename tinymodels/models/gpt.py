@@ -11,6 +11,7 @@ from tinymodels import _checks as C
 from tinymodels.layers import init
 from tinymodels.layers.basic import Dropout, LayerNorm, Linear
 from tinymodels.layers.transformer import DecoderBlock
+from tinymodels.utils import BatchBuffer
 
 __all__ = ["TinyGPT"]
 
@@ -72,7 +73,7 @@ class TinyGPT:
     if not 1 <= T <= self.block_size:
       raise ValueError(f"{w}: 输入 idx 的形状应为 (batch, T)，其中 1 <= T <= block_size={self.block_size}，"
                        f"实际为 {C.format_shape(idx.shape)}")
-    x = idx.one_hot(self.vocab_size).cast(self.tok_emb.dtype) @ self.tok_emb + self.pos_emb[:T]
+    x = self.tok_emb[idx] + self.pos_emb[:T]
     x = self.drop(x)
     for block in self.blocks: x = block(x)
     return self.head(self.ln_f(x))
@@ -131,5 +132,5 @@ class TinyGPT:
     entry = cache.get(window.shape[0])
     if entry is None or len(entry[0]) != len(params) or any(a is not b for a, b in zip(entry[0], params)):
       ref = weakref.ref(self)  # 缓存里不能强引用模型本身，否则模型永远不会被回收
-      entry = cache[window.shape[0]] = (params, TinyJit(lambda x: ref()(x).realize()))
-    return entry[1](Tensor(window)).numpy()
+      entry = cache[window.shape[0]] = (params, TinyJit(lambda x: ref()(x).realize()), BatchBuffer(window.shape, "int32"))
+    return entry[1](entry[2].write(window)).numpy()
