@@ -152,6 +152,15 @@ def browser():
         b.close()
 
 
+_SETTLED_JS = """() => {
+  const math = document.querySelectorAll('.arithmatex').length;
+  const done = document.querySelectorAll('.arithmatex .katex, .katex-error-source').length;
+  const code = Array.from(document.querySelectorAll('.md-content pre > code')).filter(e => !e.closest('.doc')).length;
+  const copy = Array.from(document.querySelectorAll('.md-content pre .md-code__button')).filter(e => !e.closest('.doc')).length;
+  return done >= math && copy >= code;
+}"""
+
+
 def _router(server: str, external: list[str]):
     """放行本地请求；记录并拦截其余一切（拦截后页面不会卡在等待外网上）。"""
 
@@ -189,7 +198,11 @@ def test_every_page_in_chromium(site_dir, server, browser):
         page.on("console", lambda msg, errors=errors: msg.type == "error" and errors.append(msg.text))
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
         page.goto(server + rel, wait_until="networkidle")
-        page.wait_for_timeout(100)
+        # Material 与 KaTeX 的初始化在 load 之后异步进行；机器繁忙时要多等一会儿（最多 20 秒）。
+        try:
+            page.wait_for_function(_SETTLED_JS, timeout=20000)
+        except Exception:  # noqa: BLE001 - 超时后照常统计，下面的断言会说明缺了什么
+            pass
         stats = page.evaluate(
             """() => ({
               math: document.querySelectorAll('.arithmatex').length,
