@@ -5,9 +5,9 @@ from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 from tinymodels import GAN, bce_with_logits, fast_compile, gaussian_mixture, mixture_centers, set_seed
 
-MODES, N, B = 8, 2048, 256  # 模式数、训练样本数、批大小
+MODES, N, B = 8, 512, 128  # 模式数、训练样本数、批大小
 # 8 个中心均匀分布在半径为 2 的圆上，每个分量的标准差 0.05；整个数据集一次性放到设备上
-data = Tensor(gaussian_mixture(N, modes=MODES, std=0.05, seed=0)).realize()  # (2048, 2)
+data = Tensor(gaussian_mixture(N, modes=MODES, std=0.05, seed=0)).realize()  # (512, 2)
 
 set_seed(0)
 gan = GAN(latent_dim=2, data_dim=2, hidden=(128,))  # 生成器 2->128->2，判别器 2->128->1
