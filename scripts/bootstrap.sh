@@ -24,6 +24,10 @@ if [ "$MODE" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   # 中文字体：只为浏览器测试的截图能显示汉字（读者的系统自带中文字体）。
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+  # OpenCL 后端：PoCL 在 CPU 上实现 OpenCL，后端一致性测试用它对比 DEV=CL 与 CPU（约 600 MB）。
+  # 装上以后，不设 DEV 时 tinygrad 默认用 CL；本项目的脚本因此都显式设 DEV=CPU。
+  [ -f /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
+  ldconfig -p 2>/dev/null | grep -q 'libOpenCL.so.1 ' || need+=(ocl-icd-libopencl1)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   say "安装系统软件包：${need[*]}"
