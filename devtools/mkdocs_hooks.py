@@ -4,14 +4,22 @@
   站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提交进仓库。
 - mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；
   这里把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲染。
+- 缓存里缺的笔记本在构建开始时并行执行（每个 CPU 核一个进程，devtools/notebook_exec.py）。
+- mkdocs-jupyter 缓存执行过的笔记本，但缓存键只看笔记本内容：tinymodels 改了，旧输出照样被用。
+  这里把缓存目录换成 ``.cache/mkdocs-jupyter/<指纹>/``，指纹取自 tinymodels 的全部文件、
+  pyproject.toml、tinygrad/numpy/matplotlib 的版本和后端（DEV）：任何一项变化，笔记本都会重新执行。
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
 import re
 import shutil
 import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,8 +41,25 @@ _HREF_MD = re.compile(r'href="(?!https?:|mailto:|#|/)([^"#]+\.md)(#[^"]*)?"')
 
 
 def on_files(files, config):
+    """记下文件列表（改写笔记本链接要用）；并行执行缓存里还没有的笔记本（见 devtools/notebook_exec.py）。"""
     global _FILES
     _FILES = files
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is not None:
+        from mkdocs.exceptions import PluginError
+
+        from devtools import notebook_exec
+
+        todo = notebook_exec.missing(files, plugin)
+        if len(todo) > 1:  # 只缺一本时让 mkdocs-jupyter 自己执行，省一次进程启动
+            import logging
+
+            log = logging.getLogger("mkdocs.plugins.kb")
+            log.info("并行执行 %d 个笔记本", len(todo))
+            try:
+                notebook_exec.run_parallel(todo, plugin, ROOT, log.info)
+            except RuntimeError as e:
+                raise PluginError(str(e)) from None
     return files
 
 
@@ -60,9 +85,36 @@ def _rewrite_notebook_links(output: str, page) -> str:
     return _HREF_MD.sub(fix, output)
 
 
+NOTEBOOK_CACHE = Path(os.environ.get("KB_NOTEBOOK_CACHE", ROOT / ".cache" / "mkdocs-jupyter"))
+
+
+def library_fingerprint() -> str:
+    """笔记本输出所依赖的一切的指纹：tinymodels 的全部文件（含数据）、依赖版本与后端。"""
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "tinymodels").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    h.update((ROOT / "pyproject.toml").read_bytes())
+    for package in ("tinygrad", "numpy", "matplotlib"):
+        try:
+            h.update(f"{package}={version(package)}".encode())
+        except PackageNotFoundError:
+            h.update(f"{package}=none".encode())
+    h.update(f"DEV={os.environ.get('DEV', '')}".encode())
+    return h.hexdigest()[:16]
+
+
+_NOTEBOOK_CACHE_DIR: Path | None = None
+
+
 def on_config(config):
-    """每次构建（包括 serve 的每次重建）都重新读取验证记录。"""
+    """每次构建（包括 serve 的每次重建）都重新读取验证记录，并把笔记本缓存指向当前指纹的目录。"""
+    global _NOTEBOOK_CACHE_DIR
     badges.reload()
+    plugin = config.plugins.get("mkdocs-jupyter")
+    if plugin is not None and plugin.config.get("cache"):
+        _NOTEBOOK_CACHE_DIR = NOTEBOOK_CACHE / library_fingerprint()
+        plugin.config["cache_dir"] = str(_NOTEBOOK_CACHE_DIR)
     return config
 
 
@@ -93,3 +145,9 @@ def on_post_build(config) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(KATEX_DIST / name, target)
     shutil.copytree(KATEX_DIST / "fonts", dest / "fonts", dirs_exist_ok=True)
+    # 旧指纹下的笔记本输出不会再命中：一小时没动过的就删掉（别的构建可能正在用另一个指纹，例如 DEV=CL）
+    if _NOTEBOOK_CACHE_DIR is not None and _NOTEBOOK_CACHE_DIR.is_dir():
+        for old in NOTEBOOK_CACHE.iterdir():
+            if (old.is_dir() and old != _NOTEBOOK_CACHE_DIR and len(old.name) == 16
+                    and old.stat().st_mtime < time.time() - 3600):
+                shutil.rmtree(old, ignore_errors=True)

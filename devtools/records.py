@@ -93,6 +93,57 @@ def load(directories: list[Path] | None = None) -> dict[tuple[str, str], dict]:
     return latest
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def compact(directory: Path | None = None) -> int:
+    """把本地记录合并成每个后端一个文件（每个代码块只留最新一条），返回合并掉的文件数。
+
+    每个测试进程写自己的 ``blocks-<后端>-<pid>.jsonl``，不合并的话文件越积越多，构建读记录也越来越慢。
+    仍在运行的进程的文件不动（它可能还在追加）。合并文件先写临时文件再原子替换，中途失败不丢记录。
+    """
+    directory = Path(directory or LOCAL_DIR)
+    if not directory.is_dir():
+        return 0
+    done: list[Path] = []
+    for f in sorted(directory.glob("blocks-*-*.jsonl")):
+        tail = f.stem.rsplit("-", 1)[-1]
+        if tail.isdigit() and not _pid_alive(int(tail)):
+            done.append(f)
+    if not done:
+        return 0
+    merged_files = sorted(directory.glob("blocks-*-merged.jsonl"))
+    latest: dict[tuple[str, str], dict] = {}
+    for f in [*merged_files, *done]:
+        for line in f.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            key = (r["id"], r["backend"])
+            if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
+                latest[key] = r
+    by_backend: dict[str, list[dict]] = {}
+    for r in latest.values():
+        by_backend.setdefault(r["backend"], []).append(r)
+    for backend, rows in by_backend.items():
+        out = directory / f"blocks-{backend.lower()}-merged.jsonl"
+        tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(rows, key=lambda r: r["id"])),
+                       encoding="utf-8")
+        os.replace(tmp, out)
+    for f in done:
+        f.unlink(missing_ok=True)
+    return len(done)
+
+
 @dataclass
 class Badge:
     verified: list[str]  # 最新一次记录为通过的后端

@@ -6,4 +6,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh test >&2
 export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
+export DEV="${DEV:-CPU}" CACHEDB="${CACHEDB:-$ROOT/.cache/tinygrad/cache.db}"
+mkdir -p "$(dirname "$CACHEDB")"
 exec .venv/bin/python -m devtools.check "$@"

@@ -6,5 +6,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh docs
 export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
+# 笔记本在 CPU 上执行（装了 PoCL 时 tinygrad 默认会用 OpenCL）；tinygrad 的内核缓存放在项目里。
+export DEV="${DEV:-CPU}" CACHEDB="${CACHEDB:-$ROOT/.cache/tinygrad/cache.db}"
+mkdir -p "$(dirname "$CACHEDB")"
 # 预览时也用严格模式：坏链接、坏锚点、缺失的片段会立刻在终端里报错。
 exec .venv/bin/mkdocs serve --strict --livereload "$@"

@@ -94,3 +94,36 @@ def test_skipped_only_is_not_verified(tmp_path):
 def test_status_table_lists_every_block_and_says_never_run(tmp_path):
     badges.reload([tmp_path])
     assert "没有找到验证记录" in badges.status_table("verification/")
+
+
+def _dead_pid() -> int:
+    import os
+
+    pid = 999_999
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return pid
+        except PermissionError:
+            pass
+        pid -= 1
+
+
+def test_compact_merges_finished_runs_and_keeps_the_latest(tmp_path):
+    import os
+
+    def rec(bid, result, t):
+        return json.dumps({"id": bid, "backend": "CPU", "result": result, "time": t, "date": "2026-11-23"}) + "\n"
+
+    dead = _dead_pid()
+    (tmp_path / f"blocks-cpu-{dead}.jsonl").write_text(rec("a-1", "failed", 1) + rec("b-2", "passed", 1))
+    (tmp_path / f"blocks-cpu-{dead - 1}.jsonl").write_text(rec("a-1", "passed", 2))
+    live = tmp_path / f"blocks-cpu-{os.getpid()}.jsonl"  # 仍在运行的进程：它的文件不能动
+    live.write_text(rec("c-3", "passed", 3))
+    before = records.load([tmp_path])
+    assert records.compact(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["blocks-cpu-merged.jsonl", live.name])
+    assert records.load([tmp_path]) == before  # 合并前后读到的最新记录完全一样
+    assert records.load([tmp_path])[("a-1", "CPU")]["result"] == "passed"
+    assert records.compact(tmp_path) == 0  # 没有可合并的文件时什么也不做

@@ -53,6 +53,15 @@ def test_build_contains_pages_and_self_hosted_katex(site_dir):
     assert any((site_dir / "assets" / "katex" / "fonts").glob("*.woff2"))
 
 
+def test_every_notebook_page_was_executed_and_shows_its_own_figure(site_dir):
+    """构建时执行了每个笔记本：页面里有代码输出的图（matplotlib 生成的 PNG），且没有 traceback。"""
+    for nb in sorted((ROOT / "docs").rglob("*.py")):
+        rel = nb.relative_to(ROOT / "docs").with_suffix("")
+        page = (site_dir / rel / "index.html").read_text(encoding="utf-8")
+        assert "data:image/png;base64," in page, f"{nb.relative_to(ROOT)} 的页面里没有运行生成的图"
+        assert "Traceback (most recent call last)" not in page, f"{nb.relative_to(ROOT)} 的页面里有报错"
+
+
 # ---------------------------------------------------------------- 零外部资源（静态检查）
 
 _RESOURCE_ATTRS = {
