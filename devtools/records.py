@@ -177,7 +177,10 @@ def badge_for(bid: str, records: dict[tuple[str, str], dict]) -> Badge | None:
 
 def export(backend: str, dest: Path = COMMITTED_DIR) -> Path:
     """把本地某个后端的最新记录导出到 verification/，以便提交（例如在 NVIDIA 机器上跑完 CUDA 之后）。"""
-    records = [r for (_, b), r in load([LOCAL_DIR]).items() if b == backend]
+    from devtools.badges import all_blocks
+
+    current = {bid for _, _, bid in all_blocks()}  # 只导出与现在的代码对应的记录（改过的代码的旧记录没有用）
+    records = [r for (bid, b), r in load([LOCAL_DIR]).items() if b == backend and bid in current]
     if not records:
         raise SystemExit(f"本地没有 {backend} 的记录：先用 DEV=... 运行测试")
     dest.mkdir(parents=True, exist_ok=True)
