@@ -111,6 +111,9 @@ def bench_blocks(pages: list[Path]) -> tuple[list[str], dict]:
 
 
 def bench_suite(cache_root: Path) -> dict:
+    # 自己的空缓存（不与构建、热重载共用）：第一次运行就是全新克隆后的情形
+    cache_root = cache_root / "suite"
+    cache_root.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "CACHEDB": str(cache_root / "tinygrad-cache.db"),
            "KB_NOTEBOOK_CACHE": str(cache_root / "notebooks")}
     out = {}
