@@ -111,11 +111,41 @@ def on_config(config):
     """每次构建（包括 serve 的每次重建）都重新读取验证记录，并把笔记本缓存指向当前指纹的目录。"""
     global _NOTEBOOK_CACHE_DIR
     badges.reload()
+    _HOISTED_CSS.clear()
+    # 笔记本的内核从本进程继承环境变量：MPLBACKEND=Agg 会让 plt.show() 什么也不输出，页面上就没有图。
+    # 去掉它，ipykernel 才会用 inline 后端把图嵌进页面（构建进程自己不画图）。
+    if os.environ.get("MPLBACKEND", "").lower() == "agg":
+        del os.environ["MPLBACKEND"]
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None and plugin.config.get("cache"):
         _NOTEBOOK_CACHE_DIR = NOTEBOOK_CACHE / library_fingerprint()
         plugin.config["cache_dir"] = str(_NOTEBOOK_CACHE_DIR)
     return config
+
+
+_STYLE_BLOCK = re.compile(r'<style type="text/css">(.*?)</style>', re.DOTALL)
+#: 本次构建要写出的共享样式表：站内路径 → CSS
+_HOISTED_CSS: dict[str, str] = {}
+
+
+def on_page_content(html_text: str, page, config, files) -> str:
+    """笔记本页面：把 nbconvert 内联的大段样式（每页约 590 KB，8 个页面完全相同）换成指向共享 CSS 文件的链接。
+
+    浏览器只下载一次、之后走缓存，每个笔记本页面从约 660 KB 降到几十 KB；搜索插件也不必再解析这些样式。
+    """
+    if not page.file.src_uri.endswith(".py"):
+        return html_text
+    from mkdocs.utils import get_relative_url
+
+    def hoist(m: re.Match) -> str:
+        css = m.group(1)
+        if len(css) < 2000:  # 小段样式留在原地
+            return m.group(0)
+        name = f"assets/stylesheets/jupyter-{hashlib.sha1(css.encode()).hexdigest()[:10]}.css"
+        _HOISTED_CSS[name] = css
+        return f'<link rel="stylesheet" href="{get_relative_url(name, page.url)}">'
+
+    return _STYLE_BLOCK.sub(hoist, html_text)
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
@@ -139,6 +169,10 @@ def on_post_build(config) -> None:
             f"找不到 KaTeX：{KATEX_DIST}。请先运行 scripts/serve.sh 或 scripts/test.sh"
             "（它们会执行 npm ci 安装 package.json 里锁定的 KaTeX）。"
         )
+    for name, css in _HOISTED_CSS.items():  # 笔记本页面共用的样式表（见 on_page_content）
+        target = Path(config["site_dir"]) / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(css, encoding="utf-8")
     dest = Path(config["site_dir"]) / "assets" / "katex"
     for name in KATEX_FILES:
         target = dest / name

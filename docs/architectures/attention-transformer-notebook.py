@@ -19,9 +19,6 @@
 # 第 $i$ 行是输出位置 $i$（查询），第 $j$ 列是输入位置 $j$（键），颜色越亮表示位置 $i$ 从位置 $j$ 取的信息越多。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor

@@ -20,9 +20,6 @@
 # 3. GAN 在“圆环上的 8 个高斯”上训练时，生成样本随训练步数的变化。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit

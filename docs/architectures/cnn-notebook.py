@@ -19,9 +19,6 @@
 # $\lfloor (H + 2P - K)/S \rfloor + 1$ 的推算一致（$K = 3$、$P = 1$、$S = 1$，中间经过一次 2x2 池化）。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor

@@ -20,9 +20,6 @@
 # 每轮结束后在 512 条没见过的序列上测一次均方误差。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor

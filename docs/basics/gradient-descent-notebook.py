@@ -18,9 +18,6 @@
 # 更新规则仍是 $\theta \leftarrow \theta - \eta \, \nabla_{\theta} L(\theta)$。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor, TinyJit

@@ -21,9 +21,6 @@
 # $L(\theta) + \frac{\lambda}{2} \sum_{l} \lVert W_l \rVert_F^2$，其中 $W_l$ 是第 $l$ 层的权重矩阵，$\lambda = 0.01$。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit

@@ -19,9 +19,6 @@
 # 2. int8 对称量化的还原误差 $(W - \hat{W}) / S$ 的直方图，它应当全部落在 $[-1/2, 1/2]$ 内。
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor

@@ -21,9 +21,6 @@
 # %%
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")  # 无显示器环境下也能作图
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit

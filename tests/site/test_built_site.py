@@ -58,8 +58,14 @@ def test_every_notebook_page_was_executed_and_shows_its_own_figure(site_dir):
     for nb in sorted((ROOT / "docs").rglob("*.py")):
         rel = nb.relative_to(ROOT / "docs").with_suffix("")
         page = (site_dir / rel / "index.html").read_text(encoding="utf-8")
-        assert "data:image/png;base64," in page, f"{nb.relative_to(ROOT)} 的页面里没有运行生成的图"
+        assert re.search(r'<img[^>]+src="data:image/png;base64,', page), f"{nb.relative_to(ROOT)} 的页面里没有运行生成的图"
         assert "Traceback (most recent call last)" not in page, f"{nb.relative_to(ROOT)} 的页面里有报错"
+        # nbconvert 内联的约 590 KB 样式被换成了共享的样式表：页面本身要小，样式表要存在
+        sheets = re.findall(r'<link rel="stylesheet" href="([^"]*jupyter-[0-9a-f]{10}\.css)">', page)
+        assert sheets, f"{nb.relative_to(ROOT)} 的页面没有链接共享的 Jupyter 样式表"
+        for href in sheets:
+            assert (site_dir / rel / href).resolve().is_file(), f"{nb.relative_to(ROOT)} 链接的 {href} 不存在"
+        assert len(page.encode()) < 300_000, f"{nb.relative_to(ROOT)} 的页面有 {len(page.encode()):,} 字节"
 
 
 # ---------------------------------------------------------------- 零外部资源（静态检查）
