@@ -64,8 +64,8 @@ def run_parallel(todo: list[tuple[str, Path]], plugin, root: Path, log, workers:
     from concurrent.futures import ThreadPoolExecutor
 
     options = json.dumps({k: plugin.config[k] for k in [*NB2HTML_OPTIONS, "toc_depth"]})
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # 让内核用 inline 后端，图才会进页面
-    env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    # 环境里的 MPLBACKEND=Agg 已由钩子的 on_config 去掉（否则内核不输出图）
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
 
     def one(item: tuple[str, Path]) -> str | None:
         src, cache_file = item

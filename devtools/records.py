@@ -79,17 +79,22 @@ def load(directories: list[Path] | None = None) -> dict[tuple[str, str], dict]:
     if directories is None:
         env = os.environ.get("KB_RECORDS_DIR")
         directories = [Path(env)] if env else [LOCAL_DIR, COMMITTED_DIR]
+    files = [f for d in directories if Path(d).is_dir() for f in sorted(Path(d).glob("blocks-*.jsonl"))]
+    return _latest(files)
+
+
+def _latest(files: list[Path]) -> dict[tuple[str, str], dict]:
+    """这些文件里的记录：{(代码块 id, 后端): 最新的一条}；坏行跳过。"""
     latest: dict[tuple[str, str], dict] = {}
-    for d in directories:
-        for f in sorted(Path(d).glob("blocks-*.jsonl")) if Path(d).is_dir() else []:
-            for line in f.read_text(encoding="utf-8").splitlines():
-                try:
-                    r = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                key = (r["id"], r["backend"])
-                if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
-                    latest[key] = r
+    for f in files:
+        for line in f.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            key = (r["id"], r["backend"])
+            if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
+                latest[key] = r
     return latest
 
 
@@ -119,17 +124,7 @@ def compact(directory: Path | None = None) -> int:
             done.append(f)
     if not done:
         return 0
-    merged_files = sorted(directory.glob("blocks-*-merged.jsonl"))
-    latest: dict[tuple[str, str], dict] = {}
-    for f in [*merged_files, *done]:
-        for line in f.read_text(encoding="utf-8").splitlines():
-            try:
-                r = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            key = (r["id"], r["backend"])
-            if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
-                latest[key] = r
+    latest = _latest([*sorted(directory.glob("blocks-*-merged.jsonl")), *done])
     by_backend: dict[str, list[dict]] = {}
     for r in latest.values():
         by_backend.setdefault(r["backend"], []).append(r)

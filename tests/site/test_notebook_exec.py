@@ -40,20 +40,25 @@ def _project(tmp_path: Path, notebooks: dict[str, str]) -> Path:
 
 
 def _build(project: Path, cache: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1", "DEV": "CPU"}
+    # MPLBACKEND=Agg 与 scripts/build.sh 相同：钩子必须把它从内核的环境里去掉，否则图不会进页面
+    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(cache), "NO_MKDOCS_2_WARNING": "1", "DEV": "CPU",
+           "MPLBACKEND": "Agg"}
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(project / "site")],
                           cwd=project, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_missing_notebooks_run_in_parallel_and_fill_the_cache(tmp_path):
-    project = _project(tmp_path / "p", {"a.py": "print('甲' * 3)", "b.py": "print(6 * 7)"})
+    project = _project(tmp_path / "p", {"a.py": "print('甲' * 3)",
+                                        "b.py": "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\nprint(6 * 7)"})
     cache = tmp_path / "cache"
     proc = _build(project, cache)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "并行执行 2 个笔记本" in proc.stderr
     assert len(list(cache.glob("*/*.json"))) == 2  # 两本都进了（按指纹分目录的）缓存
     assert "甲甲甲" in (project / "site" / "a" / "index.html").read_text(encoding="utf-8")
-    assert "42" in (project / "site" / "b" / "index.html").read_text(encoding="utf-8")
+    b_page = (project / "site" / "b" / "index.html").read_text(encoding="utf-8")
+    assert "42" in b_page
+    assert '<img' in b_page and 'data:image/png;base64,' in b_page  # 图嵌进了页面
     again = _build(project, cache)  # 第二次全部命中缓存：不再执行
     assert again.returncode == 0 and "并行执行" not in again.stderr
 
