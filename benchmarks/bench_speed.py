@@ -13,7 +13,8 @@
 - **测试内耗时**：最近一次测试运行里该代码块（按验证记录的 id 对应）的耗时，进程与缓存都是热的。
 - **测试命令**：``bash scripts/test.sh``，先用空的内核缓存和空的笔记本缓存（冷），再原样运行一次（热）。
   目标：冷 ≤ 10 分钟，热 ≤ 5 分钟。
-- **构建**：``mkdocs build --strict``（含笔记本），先用空的笔记本缓存（冷），再运行一次（热）。目标 ≤ 60 秒。
+- **构建**：``scripts/build.sh``（``mkdocs build --strict``，含笔记本），依次测三种情形：全新克隆（内核缓存、
+  笔记本缓存都为空）、只清空笔记本缓存（改了 tinymodels 之后）、全部命中缓存。目标都是 ≤ 60 秒。
 - **热重载**：``scripts/serve.sh`` 启动后，给一个页面追加一行，计时到浏览器能取到新内容为止。目标 ≤ 5 秒。
 - **贡献者检查**：``scripts/check.sh --no-run`` 检查一个页面的静态规则（公式、链接、排版）所用时间。
 
@@ -23,6 +24,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -94,6 +96,8 @@ def bench_blocks(pages: list[Path]) -> tuple[list[str], dict]:
         lines.append(f"| `{r.where}` | {r.seconds:.1f}{flag} | {warm_s} | {'通过' if r.ok else '失败：' + r.last_error} |")
     md_rows = [r for r in rows if r.block_id]
     nb_rows = [r for r in rows if not r.block_id]
+    if nb_rows and len(nb_rows) == len(list((ROOT / "docs").rglob("*.py"))):  # 只在测了全部笔记本时更新
+        write_notebook_hints({r.where: round(r.seconds, 1) for r in nb_rows if r.ok})
     stats = {
         "blocks": len(md_rows), "notebooks": len(nb_rows),
         "block_max": max((r.seconds for r in md_rows), default=0.0),
@@ -105,6 +109,15 @@ def bench_blocks(pages: list[Path]) -> tuple[list[str], dict]:
         "suite_total": sum(suite.get(r.block_id, 0.0) for r in md_rows),
     }
     return lines, stats
+
+
+def write_notebook_hints(seconds: dict[str, float]) -> None:
+    """记下每本笔记本的冷启动秒数：全新克隆第一次构建时，devtools/notebook_exec.py 按它把长的先排上。"""
+    from devtools.notebook_exec import HINTS_FILE
+
+    tmp = HINTS_FILE.with_name(HINTS_FILE.name + ".tmp")
+    tmp.write_text(json.dumps(dict(sorted(seconds.items())), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, HINTS_FILE)
 
 
 # ---------------------------------------------------------------- 测试命令
@@ -133,10 +146,22 @@ def bench_suite(cache_root: Path) -> dict:
 
 
 def bench_build(cache_root: Path) -> dict:
-    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(cache_root / "notebooks")}
+    """三种情形依次构建（同一组临时缓存）：
+
+    - ``fresh``：内核缓存和笔记本缓存都为空，全新克隆后的第一次构建；
+    - ``rerun``：笔记本缓存清空、内核缓存保留，改了 tinymodels 之后的情形（笔记本全部重新执行）；
+    - ``warm``：什么都没改，笔记本全部命中缓存。
+    """
+    nb_cache = cache_root / "build-notebooks"
+    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(nb_cache), "CACHEDB": str(cache_root / "build-tinygrad.db")}
+    env.pop("PARALLEL", None)  # 与读者、贡献者的构建相同
     out = {}
     with tempfile.TemporaryDirectory() as site:
-        for label in ("cold", "warm"):
+        for label in ("fresh", "rerun", "warm"):
+            if label == "rerun":  # 只删执行结果（按指纹分的目录），留下上次的耗时记录，与真实的重新构建一样
+                for d in nb_cache.iterdir():
+                    if d.is_dir():
+                        shutil.rmtree(d)
             log(f"构建（{label}）：scripts/build.sh（mkdocs build --strict）")
             start = time.perf_counter()
             proc = subprocess.run(["bash", "scripts/build.sh", "--site-dir", site], cwd=ROOT, env=env,
@@ -166,7 +191,9 @@ def _fetch(url: str) -> str | None:
 def bench_serve(cache_root: Path, timeout: float = 600) -> dict:
     port = _free_port()
     base = f"http://127.0.0.1:{port}{_site_path()}"
-    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(cache_root / "notebooks")}
+    # 与 bench_build 共用缓存：先测了构建时，serve 启动时笔记本已经执行过
+    env = {**os.environ, "KB_NOTEBOOK_CACHE": str(cache_root / "build-notebooks"),
+           "CACHEDB": str(cache_root / "build-tinygrad.db")}
     original = PROBE_PAGE.read_bytes()
     log(f"热重载：scripts/serve.sh -a 127.0.0.1:{port}")
     start = time.perf_counter()
@@ -245,10 +272,10 @@ def main(argv: list[str] | None = None) -> int:
             summary.append(f"| 贡献者检查一个页面（`check.sh --no-run`） | {c['seconds']:.1f} 秒 | — | |")
         if "build" in parts:
             b = bench_build(cache_root)
-            summary.append(f"| 完整构建，笔记本缓存为空 | {b['cold']:.0f} 秒 | ≤ 60 秒 | "
-                           f"{mark(b['cold'] <= TARGETS['build'] and b['cold_ok'])} |")
-            summary.append(f"| 完整构建，笔记本已缓存 | {b['warm']:.0f} 秒 | ≤ 60 秒 | "
-                           f"{mark(b['warm'] <= TARGETS['build'] and b['warm_ok'])} |")
+            for label, what in (("fresh", "全新克隆（内核缓存、笔记本缓存都为空）"),
+                                ("rerun", "笔记本全部重新执行（内核缓存是热的）"), ("warm", "笔记本已缓存")):
+                summary.append(f"| 完整构建，{what} | {b[label]:.0f} 秒 | ≤ 60 秒 | "
+                               f"{mark(b[label] <= TARGETS['build'] and b[f'{label}_ok'])} |")
         if "serve" in parts:
             s = bench_serve(cache_root)
             summary.append(f"| `serve.sh` 启动到可访问 | {s['startup']:.0f} 秒 | — | |")

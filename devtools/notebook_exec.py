@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,28 +58,82 @@ def missing(files, plugin) -> list[tuple[str, Path]]:
     return out
 
 
+#: 上次执行每本笔记本用了多少秒（缓存根目录下）：下次按“最长的先开始”排队，最后不会剩一本长的独占一个核
+DURATIONS_FILE = "durations.json"
+#: 本地还没有记录时（全新克隆）的排队参考：``benchmarks/bench_speed.py`` 测得的每本笔记本冷启动秒数
+HINTS_FILE = Path(__file__).resolve().parent.parent / "benchmarks" / "notebook-seconds.json"
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def longest_first(items: list, name, durations: dict[str, float]) -> list:
+    """按记录的耗时从长到短排队；没有记录的（新笔记本，可能很长）排在最前。排序是稳定的。"""
+    return sorted(items, key=lambda item: -durations.get(name(item), float("inf")))
+
+
+def _worker_init(env: dict[str, str]) -> None:
+    os.environ.update(env)  # 内核是这个进程的子进程，继承这里的环境变量
+
+
+def _render_timed(src: str, cache_file: str, options: dict) -> tuple[float, str | None]:
+    """在工作进程里执行一本笔记本；返回 (秒数, 错误信息或 None)。异常不跨进程抛出（有的异常类无法 pickle）。"""
+    import traceback
+
+    started = time.perf_counter()
+    try:
+        render(src, cache_file, options)
+    except Exception:  # noqa: BLE001 —— 原样转告主进程，信息里有出错单元格的 traceback
+        return time.perf_counter() - started, traceback.format_exc()[-5000:]
+    return time.perf_counter() - started, None
+
+
 def run_parallel(todo: list[tuple[str, Path]], plugin, root: Path, log, workers: int | None = None) -> None:
-    """同时执行 ``todo`` 里的笔记本；任何一本失败都抛出 RuntimeError，信息里有出错单元格的 traceback。"""
-    from concurrent.futures import ThreadPoolExecutor
+    """同时执行 ``todo`` 里的笔记本；任何一本失败都抛出 RuntimeError，信息里有出错单元格的 traceback。
 
-    options = json.dumps({k: plugin.config[k] for k in [*NB2HTML_OPTIONS, "toc_depth"]})
+    每个核一个常驻工作进程（nbconvert 只导入一次），按上次记录的耗时“最长的先开始”。
+    内核里关掉 tinygrad 的并行编译进程池（``PARALLEL=0``）：笔记本本来就每个核一本在跑，进程池只会
+    再起一批进程抢同样的核（还要重新导入 tinygrad、每 16 个内核换一次进程），内核退出时还要多等约 2.5 秒。
+    在这台 2 核机器上，8 本笔记本的 CPU 时间因此少了约 15%。
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    options = {k: plugin.config[k] for k in [*NB2HTML_OPTIONS, "toc_depth"]}
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+           "PARALLEL": os.environ.get("PARALLEL", "0")}
     # 环境里的 MPLBACKEND=Agg 已由钩子的 on_config 去掉（否则内核不输出图）
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
-
-    def one(item: tuple[str, Path]) -> str | None:
-        src, cache_file = item
-        started = time.perf_counter()
-        # 每本一个子进程（线程只负责等待）：nb2html 用了模块级的全局变量，不能在线程里并发调用
-        proc = subprocess.run([sys.executable, "-m", "devtools.notebook_exec", src, str(cache_file), options],
-                              cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        rel = os.path.relpath(src, root)
-        if proc.returncode != 0:
-            return f"笔记本 {rel} 执行失败：\n{proc.stderr[-5000:]}"
-        log(f"已执行笔记本 {rel}（{time.perf_counter() - started:.1f} 秒）")
-        return None
-
-    with ThreadPoolExecutor(max_workers=max(1, workers or os.cpu_count() or 1)) as pool:
-        errors = [e for e in pool.map(one, todo) if e]
+    durations_path = Path(plugin.config["cache_dir"]).parent / DURATIONS_FILE
+    durations = {**_read_json(HINTS_FILE), **_read_json(durations_path)}
+    rel = {src: os.path.relpath(src, root) for src, _ in todo}
+    ordered = longest_first(todo, lambda item: rel[item[0]], durations)
+    if str(root) not in sys.path:  # 工作进程按 sys.path 导入本模块（MkDocs 加载完钩子后会还原 sys.path）
+        sys.path.insert(0, str(root))
+    errors = []
+    n = max(1, min(len(todo), workers or int(os.environ.get("KB_NOTEBOOK_WORKERS", 0)) or os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init, initargs=(env,)) as pool:
+        futures = {pool.submit(_render_timed, src, str(cache_file), options): src for src, cache_file in ordered}
+        for future in as_completed(futures):
+            src = futures[future]
+            seconds, error = future.result()
+            if error:
+                errors.append(f"笔记本 {rel[src]} 执行失败：\n{error}")
+            else:
+                durations[rel[src]] = round(seconds, 1)
+                log(f"已执行笔记本 {rel[src]}（{seconds:.1f} 秒）")
+    try:
+        durations_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = durations_path.with_name(f"{durations_path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(durations, ensure_ascii=False, indent=0, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, durations_path)
+    except OSError:
+        pass  # 只影响下次的排队顺序
     if errors:
         raise RuntimeError("\n\n".join(errors))
 

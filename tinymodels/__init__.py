@@ -22,7 +22,7 @@ from tinymodels.layers import (GRU, LSTM, RNN, AvgPool2d, Conv2d, DecoderBlock, 
 from tinymodels.losses import accuracy, bce_with_logits, cross_entropy, mse_loss
 from tinymodels.models import (GAN, MLP, Autoencoder, Discriminator, Generator, GRUClassifier, LeNet, LSTMClassifier,
                                RNNClassifier, SequenceClassifier, TinyGPT, TransformerEncoder, train_gan)
-from tinymodels.train import History, TrainingDivergedError, evaluate, fit, set_seed
+from tinymodels.train import History, TrainingDivergedError, evaluate, fit, realize_state, set_seed
 from tinymodels.utils import count_parameters, fast_compile
 from tinymodels.zoo import get_recipe, list_models
 
@@ -42,7 +42,7 @@ __all__ = [
     "load_digits", "adding_problem", "reversal_task", "sorting_task", "gaussian_mixture", "mixture_centers",
     "CharTokenizer", "load_corpus", "next_token_windows", "batches",
     # 训练、检查点、设备
-    "fit", "evaluate", "set_seed", "History", "TrainingDivergedError",
+    "fit", "evaluate", "realize_state", "set_seed", "History", "TrainingDivergedError",
     "save_checkpoint", "load_checkpoint", "read_checkpoint_metadata", "CheckpointError",
     "backend_status", "default_device", "resolve_device", "use_device", "DeviceUnavailableError",
     # 工具

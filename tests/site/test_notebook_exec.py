@@ -69,3 +69,11 @@ def test_a_failing_notebook_fails_the_build_and_names_the_file(tmp_path):
     assert proc.returncode != 0
     assert "bad.py 执行失败" in proc.stderr and "坏笔记本" in proc.stderr
     assert len(list((tmp_path / "cache").glob("*/*.json"))) == 1  # 只有好的那本写进了缓存
+
+
+def test_notebooks_are_queued_longest_first_with_unknown_ones_first():
+    from devtools.notebook_exec import longest_first
+
+    names = ["a.py", "b.py", "new.py", "c.py"]
+    order = longest_first(names, lambda n: n, {"a.py": 3.0, "b.py": 12.5, "c.py": 7.0})
+    assert order == ["new.py", "b.py", "c.py", "a.py"]

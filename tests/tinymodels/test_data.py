@@ -194,6 +194,11 @@ def test_batches_reproducible_order_and_tensors():
         assert np.array_equal(xb[:, 0], yb * 2)
     xb, yb = next(iter(batches(X, y, batch_size=4)))
     assert isinstance(xb, Tensor) and xb.dtype == dtypes.float32 and yb.dtype == dtypes.int32
+    # 批次直接拷进设备内存：已经 realize（TinyJit 不必再调度一次），且与源数据逐位相同
+    assert xb.uop.is_realized and yb.uop.is_realized and xb.shape == (4, 2)
+    masks = np.stack([np.arange(6) % 2 == 0, np.arange(6) % 3 == 0], 1)  # bool 这类少见的类型也照样拷贝
+    (mb,) = batches(masks, batch_size=6, shuffle=False)
+    assert mb.dtype == dtypes.bool and np.array_equal(mb.numpy(), masks)
 
 
 def test_batches_options():

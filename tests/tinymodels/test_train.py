@@ -9,13 +9,13 @@ import os
 
 import numpy as np
 import pytest
-from tinygrad import Tensor
+from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam, SGD
-from tinygrad.nn.state import get_parameters
+from tinygrad.nn.state import get_parameters, get_state_dict
 
 from tinymodels.data import load_digits
 from tinymodels.models import MLP
-from tinymodels.train import History, TrainingDivergedError, _auto_progress, evaluate, fit, set_seed
+from tinymodels.train import History, TrainingDivergedError, _auto_progress, evaluate, fit, realize_state, set_seed
 
 
 pytestmark = pytest.mark.usefixtures("fast")  # conftest.py 里的 fixture：fast_compile()
@@ -193,3 +193,47 @@ def test_defaults_use_cross_entropy_adam_and_accuracy(digits):
     X, y = digits[1]
     manual = cross_entropy(model(Tensor(X)), Tensor(y.astype(np.int32))).item()
     assert abs(result["loss"] - manual) < 1e-5
+
+
+def _jit_run(digits, prepare: bool, steps: int = 4) -> tuple[list[float], int]:
+    """自己写的 TinyJit 训练循环；prepare=True 时第一步之前先 realize_state。
+
+    返回每步的损失，以及训练步一共往 tinygrad 的调度缓存里添了几张新图。隐藏层宽 40 只在这里用，
+    所以第一次运行时缓存里没有它的图。
+    """
+    from tinygrad.schedule import schedule_cache
+
+    (X, y), _ = digits
+    set_seed(0)
+    model = MLP([64, 40, 10])
+    opt = Adam(get_parameters(model), lr=1e-2)
+    if prepare:
+        assert not all(t.uop.is_realized for t in get_state_dict(opt).values())  # 新建时是惰性的
+        realize_state(model, opt)
+        assert all(t.uop.is_realized for t in [*get_state_dict(model).values(), *get_state_dict(opt).values()])
+
+    @TinyJit
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = ce(model(xb), yb)
+        loss.backward()
+        return loss.realize(*opt.schedule_step())
+
+    xb, yb = Tensor(X[:32]).realize(), Tensor(y[:32].astype(np.int32)).realize()
+    losses, new_graphs = [], 0
+    with Context(TRAINING=1):
+        for _ in range(steps):
+            before = len(schedule_cache)
+            loss = step(xb, yb)
+            new_graphs += len(schedule_cache) - before
+            losses.append(loss.item())
+    return losses, new_graphs
+
+
+def test_realize_state_makes_the_first_two_steps_one_graph_without_changing_results(digits):
+    prepared, new_graphs = _jit_run(digits, prepare=True)
+    # 第一步与 JIT 录制的第二步是同一张图：只调度一次。不先 realize 时第一步的图里还带着权重初始化
+    # 和 Adam 状态的初值，与第二步不同，这里会是 2
+    assert new_graphs == 1
+    plain, _ = _jit_run(digits, prepare=False)
+    assert prepared == plain and prepared[-1] < prepared[0]  # 逐位相同：只改变计算的先后，不改变结果

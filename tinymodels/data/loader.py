@@ -44,7 +44,17 @@ def _to_tensor(arr: np.ndarray):
         arr = arr.astype(np.float32)
     elif arr.dtype == np.int64:
         arr = arr.astype(np.int32)
-    return Tensor(np.ascontiguousarray(arr))
+    arr = np.ascontiguousarray(arr)
+    # 直接把数据拷进新分配的设备内存：等价于 Tensor(arr).realize()，但不经过 tinygrad 的调度器
+    # （CPU 上每个张量约 2.6 毫秒 → 0.7 毫秒；小模型的 JIT 训练步本身只要几毫秒）。
+    # 返回的张量已经 realize，TinyJit 拿来当输入时不必再调度一次。
+    from tinygrad.device import Buffer
+    from tinygrad.dtype import _from_np_dtype
+
+    dtype = _from_np_dtype(arr.dtype)
+    t = Tensor.empty(*arr.shape, dtype=dtype)
+    t.uop.buffer.ensure_allocated().copy_from(Buffer("NPY", arr.size, dtype, opaque=arr))
+    return t
 
 
 def batches(*arrays, batch_size: int, shuffle: bool = True, seed: int = 0, drop_last: bool = True,
