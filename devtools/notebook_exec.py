@@ -96,7 +96,8 @@ def _render_timed(src: str, cache_file: str, options: dict) -> tuple[float, str 
 def run_parallel(todo: list[tuple[str, Path]], plugin, root: Path, log, workers: int | None = None) -> None:
     """同时执行 ``todo`` 里的笔记本；任何一本失败都抛出 RuntimeError，信息里有出错单元格的 traceback。
 
-    每个核一个常驻工作进程（nbconvert 只导入一次），按上次记录的耗时“最长的先开始”。
+    每个核一个常驻工作进程（nbconvert 只导入一次；环境变量 ``KB_NOTEBOOK_WORKERS`` 可以改进程数），
+    按上次记录的耗时“最长的先开始”。
     内核里关掉 tinygrad 的并行编译进程池（``PARALLEL=0``）：笔记本本来就每个核一本在跑，进程池只会
     再起一批进程抢同样的核（还要重新导入 tinygrad、每 16 个内核换一次进程），内核退出时还要多等约 2.5 秒。
     在这台 2 核机器上，8 本笔记本的 CPU 时间因此少了约 15%。
@@ -121,7 +122,10 @@ def run_parallel(todo: list[tuple[str, Path]], plugin, root: Path, log, workers:
         futures = {pool.submit(_render_timed, src, str(cache_file), options): src for src, cache_file in ordered}
         for future in as_completed(futures):
             src = futures[future]
-            seconds, error = future.result()
+            try:
+                seconds, error = future.result()
+            except Exception as exc:  # noqa: BLE001 —— 工作进程本身死了（例如被系统杀掉），照样指出是哪一本
+                seconds, error = 0.0, f"执行它的工作进程异常退出：{type(exc).__name__}: {exc}"
             if error:
                 errors.append(f"笔记本 {rel[src]} 执行失败：\n{error}")
             else:
