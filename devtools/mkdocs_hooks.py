@@ -4,7 +4,8 @@
   站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提交进仓库。
 - mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；
   这里把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲染。
-- 缓存里缺的笔记本在构建开始时并行执行（每个 CPU 核一个进程，devtools/notebook_exec.py）。
+- 缓存里缺的笔记本在构建开始时于后台并行执行（每个 CPU 核一个进程，devtools/notebook_exec.py），
+  同时先渲染其余页面。
 - mkdocs-jupyter 缓存执行过的笔记本，但缓存键只看笔记本内容：tinymodels 改了，旧输出照样被用。
   这里把缓存目录换成 ``.cache/mkdocs-jupyter/<指纹>/``，指纹取自 tinymodels 的全部文件、
   pyproject.toml、tinygrad/numpy/matplotlib 的版本和后端（DEV）：任何一项变化，笔记本都会重新执行。
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # 钩子按文件路径加载，devtools 包需要仓库根目录在 sys.path 上
     sys.path.insert(0, str(ROOT))
 
+from mkdocs.plugins import event_priority  # noqa: E402
+
 from devtools import badges  # noqa: E402
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 # 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用 woff2/woff/ttf。
@@ -40,13 +43,34 @@ _FILES = None
 _HREF_MD = re.compile(r'href="(?!https?:|mailto:|#|/)([^"#]+\.md)(#[^"]*)?"')
 
 
+_NOTEBOOKS = None  # 正在后台执行的笔记本（devtools.notebook_exec.Background）
+
+
+def _wait_for_notebooks() -> None:
+    """等后台的笔记本全部执行完；有失败的就让构建失败，信息里写明是哪一本、哪个单元格。"""
+    global _NOTEBOOKS
+    run, _NOTEBOOKS = _NOTEBOOKS, None
+    if run is not None and (error := run.wait()):
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(error)
+
+
 def on_files(files, config):
-    """记下文件列表（改写笔记本链接要用）；并行执行缓存里还没有的笔记本（见 devtools/notebook_exec.py）。"""
-    global _FILES
-    _FILES = files
+    """记下文件列表（改写笔记本链接要用）；在后台并行执行缓存里还没有的笔记本（见 devtools/notebook_exec.py）。
+
+    笔记本页面被排到最后：它们执行的同时，MkDocs 先读取、渲染其余页面，到第一个笔记本页面时才等
+    （``on_pre_page``）。页面顺序只影响处理的先后，导航仍按 mkdocs.yml。
+    """
+    global _FILES, _NOTEBOOKS
+    if _NOTEBOOKS is not None:  # 上一次（serve 的）构建中途失败、没等到的后台执行
+        try:
+            _wait_for_notebooks()
+        except Exception:  # noqa: BLE001 —— 那次构建已经报过错
+            pass
     plugin = config.plugins.get("mkdocs-jupyter")
     if plugin is not None:
-        from mkdocs.exceptions import PluginError
+        from mkdocs.structure.files import Files
 
         from devtools import notebook_exec
 
@@ -56,11 +80,17 @@ def on_files(files, config):
 
             log = logging.getLogger("mkdocs.plugins.kb")
             log.info("并行执行 %d 个笔记本", len(todo))
-            try:
-                notebook_exec.run_parallel(todo, plugin, ROOT, log.info)
-            except RuntimeError as e:
-                raise PluginError(str(e)) from None
+            _NOTEBOOKS = notebook_exec.Background(todo, plugin, ROOT, log.info)
+            files = Files(sorted(files, key=lambda f: f.abs_src_path in _NOTEBOOKS.sources))  # 稳定排序
+    _FILES = files
     return files
+
+
+@event_priority(100)  # 先于 mkdocs-jupyter 的 on_pre_page：它渲染时从缓存里读执行结果
+def on_pre_page(page, config, files):
+    if _NOTEBOOKS is not None and page.file.abs_src_path in _NOTEBOOKS.sources:
+        _wait_for_notebooks()
+    return page
 
 
 def _rewrite_notebook_links(output: str, page) -> str:
@@ -164,6 +194,7 @@ def on_post_page(output: str, page, config) -> str:
 
 def on_post_build(config) -> None:
     """把锁定版本的 KaTeX 复制进构建目录。"""
+    _wait_for_notebooks()  # 通常早在第一个笔记本页面就等过了
     if not (KATEX_DIST / "katex.min.js").is_file():
         raise SystemExit(
             f"找不到 KaTeX：{KATEX_DIST}。请先运行 scripts/serve.sh 或 scripts/test.sh"

@@ -1,8 +1,8 @@
 """并行执行笔记本页面，把结果写进 mkdocs-jupyter 的缓存，构建时直接命中。
 
 mkdocs-jupyter 在渲染页面时逐个执行笔记本（8 本约 140 秒，全在一个核上）。构建开始时
-（devtools/mkdocs_hooks.py 的 ``on_files``），缓存里缺的笔记本由这里同时在多个进程里执行
-（进程数 = CPU 核数），每个进程调用 mkdocs-jupyter 自己的 ``nb2html``，按它的格式、用它的缓存键写入缓存
+（devtools/mkdocs_hooks.py 的 ``on_files``），缓存里缺的笔记本由这里在后台同时在多个进程里执行
+（进程数 = CPU 核数；这期间 MkDocs 先渲染其余页面），每个进程调用 mkdocs-jupyter 自己的 ``nb2html``，按它的格式、用它的缓存键写入缓存
 文件——结果与 mkdocs-jupyter 自己执行完全相同，只是快了。
 
 单独运行（供钩子调用）::
@@ -140,6 +140,30 @@ def run_parallel(todo: list[tuple[str, Path]], plugin, root: Path, log, workers:
         pass  # 只影响下次的排队顺序
     if errors:
         raise RuntimeError("\n\n".join(errors))
+
+
+class Background:
+    """在后台线程里运行 ``run_parallel``：构建同时渲染其余页面，用到笔记本页面时再 ``wait()``。"""
+
+    def __init__(self, todo: list[tuple[str, Path]], plugin, root: Path, log, workers: int | None = None):
+        import threading
+
+        self.sources = {src for src, _ in todo}
+        self._error: str | None = None
+
+        def target() -> None:
+            try:
+                run_parallel(todo, plugin, root, log, workers)
+            except Exception as exc:  # noqa: BLE001 —— 交给 wait() 的调用者报告
+                self._error = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__}: {exc}"
+
+        self._thread = threading.Thread(target=target, name="notebook-exec", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> str | None:
+        """等全部笔记本执行完；返回错误信息（全部成功时为 None）。"""
+        self._thread.join()
+        return self._error
 
 
 if __name__ == "__main__":
