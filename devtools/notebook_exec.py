@@ -4,10 +4,6 @@ mkdocs-jupyter 在渲染页面时逐个执行笔记本（8 本约 140 秒，全�
 （devtools/mkdocs_hooks.py 的 ``on_files``），缓存里缺的笔记本由这里在后台同时在多个进程里执行
 （进程数 = CPU 核数；这期间 MkDocs 先渲染其余页面），每个进程调用 mkdocs-jupyter 自己的 ``nb2html``，按它的格式、用它的缓存键写入缓存
 文件——结果与 mkdocs-jupyter 自己执行完全相同，只是快了。
-
-单独运行（供钩子调用）::
-
-    python -m devtools.notebook_exec NOTEBOOK CACHE_FILE CONFIG_JSON
 """
 
 from __future__ import annotations
@@ -164,10 +160,3 @@ class Background:
         """等全部笔记本执行完；返回错误信息（全部成功时为 None）。"""
         self._thread.join()
         return self._error
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print(__doc__, file=sys.stderr)
-        sys.exit(2)
-    render(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
