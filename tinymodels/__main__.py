@@ -1,7 +1,8 @@
-"""``python -m tinymodels`` 的入口，实现见 ``tinymodels.cli``。"""
+"""``python -m tinymodels`` 的入口，实现见 ``tinymodels.tools.cli``。"""
+
 import sys
 
-from .cli import main
+from tinymodels.tools.cli import main
 
 __all__ = ["main"]
 

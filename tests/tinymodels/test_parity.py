@@ -1,4 +1,5 @@
-"""后端一致性测试本身的测试：故意扰动的计算必须失败；有 OpenCL（PoCL）时，全部模型在 CL 上与 CPU 一致。"""
+"""一致性测试本身：故意扰动的计算必须判失败；有 OpenCL（PoCL）时，
+全部模型在 CL 上与 CPU 一致。"""
 
 from __future__ import annotations
 
@@ -6,18 +7,27 @@ import json
 
 import pytest
 
-from tinymodels.device import backend_status
-from tinymodels.parity import DEFAULT_TOLERANCE, format_table, run_parity, save_parity_record
+from tinymodels.tools.backends import backend_status
+from tinymodels.tools.parity import (
+    DEFAULT_TOLERANCE,
+    format_table,
+    run_parity,
+    save_parity_record,
+)
 
 
 def test_parity_fails_on_a_deliberately_perturbed_computation():
-    # 在“目标后端”上把输出乘以 1.001：相对误差 1e-3，超过 1e-4 的容差，必须判为失败。
-    (bad,) = run_parity("CPU", models=["MLP"], perturb=lambda out: out * 1.001)
+    # 目标后端上把输出乘以 1.001：相对误差 1e-3 超过 1e-4 的容差，必须判失败
+    (bad,) = run_parity(
+        "CPU", models=["MLP"], perturb=lambda out: out * 1.001
+    )
     assert not bad.passed
     assert bad.forward_error == pytest.approx(1e-3, rel=1e-2)
     (good,) = run_parity("CPU", models=["MLP"])
     assert good.passed and good.forward_error == 0.0
-    assert "失败" in format_table("CPU", [bad]) and "通过" in format_table("CPU", [good])
+    assert "失败" in format_table("CPU", [bad]) and "通过" in format_table(
+        "CPU", [good]
+    )
 
 
 def test_parity_rejects_unknown_model_and_device():
@@ -36,16 +46,9 @@ def test_parity_record_is_written_atomically(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def _usable(name: str) -> tuple[bool, str]:
-    for backend, ok, reason in backend_status():
-        if backend == name:
-            return ok, reason
-    return False, "未知后端"
-
-
 @pytest.mark.slow
 def test_every_model_matches_cpu_on_opencl(tmp_path):
-    ok, reason = _usable("CL")
+    ((_, ok, reason),) = backend_status(["CL"])
     if not ok:
         pytest.skip(f"OpenCL 不可用：{reason}")
     results = run_parity("CL")

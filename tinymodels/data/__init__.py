@@ -1,4 +1,4 @@
-"""tinymodels.data：随包附带的小数据集、合成数据、字符级文本工具与小批量迭代器。
+"""tinymodels.data：随包数据、合成数据、字符级文本工具与小批量迭代器。
 
 全部离线可用，运行时绝不联网下载：
 
@@ -8,14 +8,28 @@
 * ``CharTokenizer``、``load_corpus``、``next_token_windows``：字符级语言模型；
 * ``batches``：可复现顺序的小批量迭代器。
 """
+
 from .digits import NUM_CLASSES, load_digits
 from .loader import batches
-from .synthetic import adding_problem, gaussian_mixture, mixture_centers, reversal_task, sorting_task
+from .synthetic import (
+    adding_problem,
+    gaussian_mixture,
+    mixture_centers,
+    reversal_task,
+    sorting_task,
+)
 from .text import CharTokenizer, load_corpus, next_token_windows
 
 __all__ = [
-    "load_digits", "NUM_CLASSES",
-    "adding_problem", "reversal_task", "sorting_task", "gaussian_mixture", "mixture_centers",
-    "CharTokenizer", "load_corpus", "next_token_windows",
+    "NUM_CLASSES",
+    "CharTokenizer",
+    "adding_problem",
     "batches",
-]
+    "gaussian_mixture",
+    "load_corpus",
+    "load_digits",
+    "mixture_centers",
+    "next_token_windows",
+    "reversal_task",
+    "sorting_task",
+]  # fmt: skip

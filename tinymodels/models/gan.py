@@ -1,266 +1,243 @@
-"""生成对抗网络（GAN）：全连接生成器与判别器，以及训练函数 ``train_gan``。"""
+"""生成对抗网络：全连接的生成器 G 与判别器 D，以及训练函数 ``train_gan``。
+
+D 最小化  BCE(D(x), 1) + BCE(D(G(z)), 0)
+G 最小化  BCE(D(G(z)), 1)        非饱和损失：训练初期梯度不会消失
+"""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import numpy as np
-from tinygrad import Context, Tensor, TinyJit, dtypes
+from tinygrad import Context, Tensor
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import _checks as C
+from tinymodels._contract import expect, require
+from tinymodels._tinygrad import read_scalar, to_device, write_scalar
 from tinymodels.layers import init
 from tinymodels.layers.basic import Linear
 from tinymodels.losses import bce_with_logits
+from tinymodels.train import train_step
+from tinymodels.utils import fast_compile
 
 __all__ = ["Generator", "Discriminator", "GAN", "train_gan"]
 
+_OUTPUT = {
+    "identity": lambda x: x,
+    "sigmoid": Tensor.sigmoid,
+    "tanh": Tensor.tanh,
+}
 
-def _hidden(hidden: int | Sequence[int], where: str) -> tuple[int, ...]:
-  if isinstance(hidden, int) and not isinstance(hidden, bool):
-    return (C.check_positive_int(hidden, "hidden", where),)
-  return C.check_int_sequence(hidden, "hidden", where, min_len=1)
+
+def _sizes(hidden, where: str) -> tuple[int, ...]:
+    hidden = (hidden,) if isinstance(hidden, int) else tuple(hidden)
+    require(
+        len(hidden) > 0 and min(hidden) >= 1,
+        f"{where}: hidden={hidden} 应为正整数或正整数序列",
+    )
+    return hidden
+
+
+def _mlp(sizes: list[int]) -> list[Linear]:
+    return [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+
+
+def _leaky_mlp(layers: list[Linear], x: Tensor) -> Tensor:
+    """隐藏层之间接 LeakyReLU(0.2)，最后一层不接。"""
+    for layer in layers[:-1]:
+        x = layer(x).leaky_relu(0.2)
+    return layers[-1](x)
 
 
 class Generator:
-  """生成器：把潜变量 ``z`` 经过全连接网络（隐藏层 LeakyReLU(0.2)）映射成数据样本。
-
-  Args:
-    latent_dim: 潜变量维度。
-    data_dim: 数据维度（二维混合高斯为 2，8x8 数字为 64）。
-    hidden: 隐藏层宽度（整数或整数序列）。
-    output_activation: 输出激活：``"identity"``（默认，适合无界数据）、``"sigmoid"``（``[0, 1]`` 数据）或 ``"tanh"``。
-
-  Shapes:
-    输入 ``z`` ``(B, latent_dim)`` -> 输出 ``(B, data_dim)``。
-  """
-
-  def __init__(self, latent_dim: int, data_dim: int, hidden: int | Sequence[int] = (64, 64),
-               output_activation: str = "identity"):
-    w = "Generator"
-    self.latent_dim = C.check_positive_int(latent_dim, "latent_dim", w)
-    self.data_dim = C.check_positive_int(data_dim, "data_dim", w)
-    self.hidden = _hidden(hidden, w)
-    self.output_activation = C.check_choice(output_activation, ("identity", "sigmoid", "tanh"), "output_activation", w)
-    sizes = [latent_dim, *self.hidden, data_dim]
-    self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-
-  def __call__(self, z: Tensor) -> Tensor:
-    """生成样本。
+    """``z (B, latent_dim) -> x (B, data_dim)``。
 
     Args:
-      z: 形状 ``(B, latent_dim)`` 的浮点张量（通常取标准正态分布）。
-
-    Returns:
-      Tensor: 形状 ``(B, data_dim)`` 的样本。
+        latent_dim: 潜变量维度。
+        data_dim: 数据维度（二维混合高斯为 2，8x8 数字为 64）。
+        hidden: 隐藏层宽度（整数或序列）。
+        output_activation: ``"identity"``（无界数据）、``"sigmoid"``（[0, 1]）
+            或 ``"tanh"``。
     """
-    C.check_dtype_float(z, "z", "Generator")
-    C.check_shape(z, ("batch", self.latent_dim), "z", "Generator")
-    for i, layer in enumerate(self.layers):
-      z = layer(z)
-      if i < len(self.layers) - 1: z = z.leaky_relu(0.2)
-    if self.output_activation == "sigmoid": z = z.sigmoid()
-    elif self.output_activation == "tanh": z = z.tanh()
-    return z
+
+    def __init__(
+        self,
+        latent_dim: int,
+        data_dim: int,
+        hidden: int | tuple[int, ...] = (64, 64),
+        output_activation: str = "identity",
+    ):
+        require(
+            output_activation in _OUTPUT,
+            f"Generator: output_activation={output_activation!r} "
+            f"应为 {list(_OUTPUT)} 之一",
+        )
+        self.latent_dim, self.data_dim = latent_dim, data_dim
+        self.hidden = hidden = _sizes(hidden, "Generator")
+        self.output_activation = output_activation
+        self.layers = _mlp([latent_dim, *hidden, data_dim])
+
+    def __call__(self, z: Tensor) -> Tensor:
+        expect(z, "B L", "z", "Generator", L=self.latent_dim)
+        return _OUTPUT[self.output_activation](_leaky_mlp(self.layers, z))
 
 
 class Discriminator:
-  """判别器：全连接网络（隐藏层 LeakyReLU(0.2)），输出「样本为真」的 logit（未经 sigmoid）。
+    """``x (B, data_dim) -> (B, 1)`` 的 logit：越大越像真数据。"""
 
-  Args:
-    data_dim: 数据维度。
-    hidden: 隐藏层宽度（整数或整数序列）。
+    def __init__(
+        self, data_dim: int, hidden: int | tuple[int, ...] = (64, 64)
+    ):
+        self.data_dim = data_dim
+        self.hidden = hidden = _sizes(hidden, "Discriminator")
+        self.layers = _mlp([data_dim, *hidden, 1])
 
-  Shapes:
-    输入 ``x`` ``(B, data_dim)`` -> 输出 ``(B, 1)`` 的 logits。
-  """
-
-  def __init__(self, data_dim: int, hidden: int | Sequence[int] = (64, 64)):
-    w = "Discriminator"
-    self.data_dim = C.check_positive_int(data_dim, "data_dim", w)
-    self.hidden = _hidden(hidden, w)
-    sizes = [data_dim, *self.hidden, 1]
-    self.layers = [Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
-
-  def __call__(self, x: Tensor) -> Tensor:
-    """判别。
-
-    Args:
-      x: 形状 ``(B, data_dim)`` 的浮点张量。
-
-    Returns:
-      Tensor: 形状 ``(B, 1)`` 的 logits；越大表示越像真实数据。
-    """
-    C.check_dtype_float(x, "x", "Discriminator")
-    C.check_shape(x, ("batch", self.data_dim), "x", "Discriminator")
-    for i, layer in enumerate(self.layers):
-      x = layer(x)
-      if i < len(self.layers) - 1: x = x.leaky_relu(0.2)
-    return x
+    def __call__(self, x: Tensor) -> Tensor:
+        expect(x, "B D", "x", "Discriminator", D=self.data_dim)
+        return _leaky_mlp(self.layers, x)
 
 
 class GAN:
-  """把生成器和判别器放在一起，便于保存、采样与训练（见 ``train_gan``）。
+    """生成器 ``generator`` 加判别器 ``discriminator``，便于保存、采样。"""
 
-  Args:
-    latent_dim: 潜变量维度。
-    data_dim: 数据维度。
-    hidden: 生成器与判别器的隐藏层宽度（整数或整数序列）。
-    output_activation: 生成器的输出激活（见 ``Generator``）。
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        data_dim: int = 2,
+        hidden: int | tuple[int, ...] = (64, 64),
+        output_activation: str = "identity",
+    ):
+        require(
+            latent_dim >= 1 and data_dim >= 1,
+            f"GAN: latent_dim={latent_dim}、data_dim={data_dim} 应为正整数",
+        )
+        self.latent_dim, self.data_dim = latent_dim, data_dim
+        self.generator = Generator(
+            latent_dim, data_dim, hidden, output_activation
+        )
+        self.discriminator = Discriminator(data_dim, hidden)
 
-  Attributes:
-    generator: ``Generator`` 实例。
-    discriminator: ``Discriminator`` 实例。
-  """
+    def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
+        """``(n, latent_dim)`` 的标准正态潜变量（NumPy 生成）。"""
+        rng = init.rng() if seed is None else np.random.default_rng(seed)
+        return Tensor(
+            rng.standard_normal((n, self.latent_dim)).astype(np.float32)
+        )
 
-  def __init__(self, latent_dim: int = 2, data_dim: int = 2, hidden: int | Sequence[int] = (64, 64),
-               output_activation: str = "identity"):
-    self.latent_dim = C.check_positive_int(latent_dim, "latent_dim", "GAN")
-    self.data_dim = C.check_positive_int(data_dim, "data_dim", "GAN")
-    self.generator = Generator(latent_dim, data_dim, hidden, output_activation)
-    self.discriminator = Discriminator(data_dim, hidden)
+    def sample(self, n: int, seed: int | None = None) -> Tensor:
+        """用生成器生成 ``n`` 个样本 ``(n, data_dim)``（评估模式）。"""
+        require(n >= 1, f"GAN.sample: n={n} 应为正整数")
+        with Context(TRAINING=0):
+            return self.generator(self.sample_latent(n, seed)).realize()
 
-  def sample_latent(self, n: int, seed: int | None = None) -> Tensor:
-    """采样标准正态潜变量（在 NumPy 中生成）。
+    def __call__(self, z: Tensor) -> Tensor:
+        return self.generator(z)
+
+
+def train_gan(
+    gan: GAN,
+    data,
+    steps: int,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    seed: int = 0,
+    progress: bool = False,
+    d_steps: int = 1,
+    lr_schedule: str = "cosine",
+    fast: bool = True,
+) -> dict[str, list[float]]:
+    """交替训练判别器（``d_steps`` 次）与生成器（1 次），返回每一步的损失。
+
+    两个优化器都是 Adam（``betas=(0.5, 0.999)``），两个训练步都由
+    ``tinymodels.train.train_step`` 编译。默认学习率按余弦从 ``lr`` 降到 0：
+    两个网络一直在互相追赶，学习率不降时生成分布会在各模式之间来回摆动。
 
     Args:
-      n: 样本数。
-      seed: 随机种子；为 ``None`` 时使用与 ``Tensor.manual_seed`` 同步的随机流。
+        gan: 要训练的 ``GAN``。
+        data: ``(N, data_dim)`` 的训练数据，``N >= batch_size``。
+        steps: 训练步数。
+        batch_size: 批大小。
+        lr: 两个优化器的学习率。
+        seed: 抽批与潜变量的随机种子（同一台机器上结果可复现）。
+        progress: 是否显示进度条。
+        d_steps: 每步判别器更新几次。
+        lr_schedule: ``"cosine"`` 或 ``"constant"``。
+        fast: 用 ``fast_compile()`` 编译：这两个小网络的编译比运行贵得多。
 
     Returns:
-      Tensor: 形状 ``(n, latent_dim)`` 的 float32 张量。
+        ``{"d_loss": [...], "g_loss": [...]}``，长度都是 ``steps``。
     """
-    n = C.check_positive_int(n, "n", "GAN.sample_latent")
-    r = np.random.default_rng(C.check_nonnegative_int(seed, "seed", "GAN.sample_latent")) if seed is not None else init.rng()
-    return Tensor(r.standard_normal((n, self.latent_dim)).astype(np.float32))
+    where = "train_gan"
+    require(
+        isinstance(gan, GAN), f"{where}: gan 应为 GAN，实际为 {type(gan)}"
+    )
+    require(steps >= 1, f"{where}: steps={steps} 应为正整数")
+    require(lr > 0, f"{where}: lr={lr} 应大于 0")
+    arr = np.asarray(data.numpy() if isinstance(data, Tensor) else data)
+    require(
+        arr.ndim == 2 and arr.shape[1] == gan.data_dim,
+        f"{where}: data 的形状应为 (N, {gan.data_dim})，实际为 {arr.shape}",
+    )
+    require(
+        len(arr) >= batch_size,
+        f"{where}: data 只有 {len(arr)} 个样本，少于 batch_size={batch_size}",
+    )
+    arr = arr.astype(np.float32)
+    require(
+        lr_schedule in ("cosine", "constant"),
+        f"train_gan: 未知 lr_schedule={lr_schedule!r}",
+    )
+    G, D = gan.generator, gan.discriminator
+    d_opt = Adam(get_parameters(D), lr=lr, b1=0.5, b2=0.999)
+    g_opt = Adam(get_parameters(G), lr=lr, b1=0.5, b2=0.999)
+    ones = Tensor.ones(batch_size, 1).contiguous().realize()
+    zeros = Tensor.zeros(batch_size, 1).contiguous().realize()
 
-  def sample(self, n: int, seed: int | None = None) -> Tensor:
-    """用生成器生成 ``n`` 个样本（评估模式）。
+    def d_loss_fn(real: Tensor, z: Tensor) -> Tensor:
+        fake = G(z).detach()  # 这一步只更新 D：不回传到 G
+        return bce_with_logits(D(real), ones) + bce_with_logits(
+            D(fake), zeros
+        )
 
-    Args:
-      n: 样本数（正整数）。
-      seed: 随机种子；给出时结果可复现。
+    def g_loss_fn(z: Tensor) -> Tensor:
+        # backward 也会给 D 的参数算出（不实现的）梯度；d_step 开头的
+        # zero_grad 丢掉它们
+        return bce_with_logits(D(G(z)), ones)
 
-    Returns:
-      Tensor: 形状 ``(n, data_dim)`` 的样本（已计算完成）。
-    """
-    C.check_positive_int(n, "n", "GAN.sample")
-    z = self.sample_latent(n, seed)
-    with Context(TRAINING=0):
-      return self.generator(z).realize()
+    d_step, g_step = (
+        train_step(d_loss_fn, d_opt),
+        train_step(g_loss_fn, g_opt),
+    )
+    rng = np.random.default_rng(seed)
+    history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
 
-  def __call__(self, z: Tensor) -> Tensor:
-    """等同于 ``self.generator(z)``。
+    def latent() -> Tensor:
+        z = rng.standard_normal((batch_size, gan.latent_dim))
+        return to_device(z.astype(np.float32))
 
-    Args:
-      z: 形状 ``(B, latent_dim)``。
+    from tqdm import tqdm
 
-    Returns:
-      Tensor: 形状 ``(B, data_dim)``。
-    """
-    return self.generator(z)
-
-
-def _write_scalar(t: Tensor, value: float) -> None:
-  """原地改写形状 (1,) 的张量（如优化器的学习率），JIT 捕获的是同一块缓冲区，所以下一步立即生效。"""
-  base = t.uop.base
-  buf = getattr(base, "buffer", None) if base.is_realized else None
-  if buf is not None and hasattr(getattr(buf, "allocator", None), "_as_buffer") and t.dtype == dtypes.float32:
-    np.frombuffer(buf.as_memoryview(force_zero_copy=True), dtype=np.float32)[:] = value
-  else:
-    t.assign(Tensor([value], dtype=t.dtype, device=t.device)).realize()
-
-
-def train_gan(gan: GAN, data: np.ndarray | Tensor, steps: int, batch_size: int = 64, lr: float = 1e-3, seed: int = 0,
-              progress: bool = False, d_steps: int = 1, lr_schedule: str = "cosine",
-              fast: bool = True) -> dict[str, list[float]]:
-  """交替训练判别器与生成器（非饱和生成器损失），返回每一步的损失。
-
-  每一步：
-
-  1. 判别器：最小化 ``BCE(D(x_real), 1) + BCE(D(G(z)), 0)``（对生成样本不回传到生成器）；
-  2. 生成器：最小化 ``BCE(D(G(z)), 1)``，即最大化 ``log D(G(z))``（非饱和损失，训练初期梯度不会消失）。
-
-  两个优化器都是 Adam（``betas=(0.5, 0.999)``）；默认学习率按余弦曲线从 ``lr`` 逐步降到 0——GAN 的两个网络
-  一直在互相追赶，学习率不降时生成分布会在各个模式之间来回摆动，降下来之后样本更集中、各模式更均衡。
-  两个训练步各用一个 ``TinyJit`` 编译，批数据与潜变量在 NumPy 中按 ``seed`` 生成后写入固定的输入缓冲区
-  （见 ``tinymodels.utils.BatchBuffer``），所以同一台机器上结果可复现。
-
-  Args:
-    gan: 要训练的 ``GAN``。
-    data: 形状 ``(N, data_dim)`` 的训练数据（NumPy 数组或张量），``N >= batch_size``。
-    steps: 训练步数（每步更新判别器 ``d_steps`` 次、生成器 1 次）。
-    batch_size: 批大小。
-    lr: 两个优化器的学习率。
-    seed: 抽批与潜变量的随机种子。
-    progress: 是否显示 tqdm 进度条。
-    d_steps: 每步判别器更新的次数。
-    lr_schedule: ``"cosine"``（默认，余弦退火到 0）或 ``"constant"``。
-    fast: 为 ``True`` 时在 ``tinymodels.utils.fast_compile()`` 中编译（跳过内核优化，首步快得多）。
-
-  Returns:
-    dict[str, list[float]]: ``{"d_loss": [...], "g_loss": [...]}``，长度都等于 ``steps``。
-  """
-  w = "train_gan"
-  if not isinstance(gan, GAN): raise ValueError(f"{w}: 参数 gan 应为 GAN 实例，实际为 {type(gan).__name__}")
-  arr = data.numpy() if isinstance(data, Tensor) else np.asarray(data)
-  if arr.ndim != 2 or arr.shape[1] != gan.data_dim:
-    raise ValueError(f"{w}: 输入 data 的形状应为 (N, {gan.data_dim})，实际为 {C.format_shape(arr.shape)}")
-  if not np.issubdtype(arr.dtype, np.number): raise ValueError(f"{w}: 输入 data 应为数值数组，实际 dtype 为 {arr.dtype}")
-  steps = C.check_positive_int(steps, "steps", w)
-  batch_size = C.check_positive_int(batch_size, "batch_size", w)
-  if arr.shape[0] < batch_size:
-    raise ValueError(f"{w}: 数据量 N={arr.shape[0]} 应不少于 batch_size={batch_size}，data 形状为 {C.format_shape(arr.shape)}")
-  lr = C.check_positive_float(lr, "lr", w)
-  seed = C.check_nonnegative_int(seed, "seed", w)
-  C.check_bool(progress, "progress", w)
-  d_steps = C.check_positive_int(d_steps, "d_steps", w)
-  C.check_choice(lr_schedule, ("cosine", "constant"), "lr_schedule", w)
-  C.check_bool(fast, "fast", w)
-  arr = arr.astype(np.float32)
-  G, D = gan.generator, gan.discriminator
-  d_opt = Adam(get_parameters(D), lr=lr, b1=0.5, b2=0.999)
-  g_opt = Adam(get_parameters(G), lr=lr, b1=0.5, b2=0.999)
-  ones, zeros = Tensor.ones(batch_size, 1).contiguous().realize(), Tensor.zeros(batch_size, 1).contiguous().realize()
-
-  @TinyJit
-  def d_step(real: Tensor, z: Tensor) -> Tensor:
-    d_opt.zero_grad()
-    fake = G(z).detach()
-    loss = bce_with_logits(D(real), ones) + bce_with_logits(D(fake), zeros)
-    loss.backward()
-    return loss.realize(*d_opt.schedule_step())
-
-  @TinyJit
-  def g_step(z: Tensor) -> Tensor:
-    g_opt.zero_grad()
-    loss = bce_with_logits(D(G(z)), ones)
-    loss.backward()
-    out = loss.realize(*g_opt.schedule_step())
-    d_opt.zero_grad()  # backward 也给判别器参数算了（未实现的）梯度；这里只更新生成器，把它们丢掉
-    return out
-
-  rng = np.random.default_rng(seed)
-  history: dict[str, list[float]] = {"d_loss": [], "g_loss": []}
-  from tqdm.auto import tqdm
-  from tinymodels.utils import BatchBuffer, fast_compile, read_scalar
-  real_buf = BatchBuffer((batch_size, gan.data_dim))
-  zd_buf, zg_buf = BatchBuffer((batch_size, gan.latent_dim)), BatchBuffer((batch_size, gan.latent_dim))
-  with Context(TRAINING=1), fast_compile(fast):
-    for it in tqdm(range(steps), desc="train_gan", disable=not progress):
-      if lr_schedule == "cosine" and it > 0:
-        cur = lr * 0.5 * (1.0 + math.cos(math.pi * it / steps))
-        _write_scalar(d_opt.lr, cur)
-        _write_scalar(g_opt.lr, cur)
-      for _ in range(d_steps):
-        real = real_buf.write(arr[rng.integers(0, arr.shape[0], size=batch_size)])
-        z = zd_buf.write(rng.standard_normal((batch_size, gan.latent_dim)))
-        d_loss = d_step(real, z)
-      g_loss = g_step(zg_buf.write(rng.standard_normal((batch_size, gan.latent_dim))))
-      dl, gl = read_scalar(d_loss), read_scalar(g_loss)
-      if not (math.isfinite(dl) and math.isfinite(gl)):
-        raise FloatingPointError(f"{w}: 训练发散，第 {len(history['d_loss']) + 1} 步损失为 d_loss={dl}、g_loss={gl}；可尝试减小 lr")
-      history["d_loss"].append(dl)
-      history["g_loss"].append(gl)
-  return history
+    with Context(TRAINING=1), fast_compile(fast):
+        for it in tqdm(range(steps), desc="train_gan", disable=not progress):
+            if lr_schedule == "cosine" and it > 0:
+                for opt in (d_opt, g_opt):
+                    write_scalar(
+                        opt.lr,
+                        lr * 0.5 * (1 + math.cos(math.pi * it / steps)),
+                    )
+            for _ in range(d_steps):
+                real = to_device(
+                    arr[rng.integers(0, len(arr), size=batch_size)]
+                )
+                d_loss = d_step(real, latent())
+            g_loss = g_step(latent())
+            dl, gl = read_scalar(d_loss), read_scalar(g_loss)
+            if not (math.isfinite(dl) and math.isfinite(gl)):
+                raise FloatingPointError(
+                    f"train_gan: 第 {it + 1} 步发散：d_loss={dl}、"
+                    f"g_loss={gl}；试试减小 lr"
+                )
+            history["d_loss"].append(dl)
+            history["g_loss"].append(gl)
+    return history

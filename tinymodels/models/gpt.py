@@ -1,4 +1,13 @@
-"""TinyGPT：字符级（或任意小词表）的自回归语言模型。"""
+"""TinyGPT：GPT-2 结构的小语言模型，整个模型就在这一个文件里。
+
+    x = E[idx] + P[:T]                       词嵌入 + 可学习的位置嵌入
+    x = x + Attn(LN1(x))                     每个块：因果自注意力（Pre-LN）
+    x = x + MLP(LN2(x))                      再接逐位置前馈网络
+    logits = LN_f(x) W_head^T                最后归一化，投影到词表
+
+符号：B 批大小，T 序列长度，C = d_model，h 头数，d_h = C / h，V 词表大小。
+"""
+
 from __future__ import annotations
 
 import weakref
@@ -7,130 +16,204 @@ import numpy as np
 from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import _checks as C
+from tinymodels._contract import expect, require
 from tinymodels.layers import init
 from tinymodels.layers.basic import Dropout, LayerNorm, Linear
-from tinymodels.layers.transformer import DecoderBlock
-from tinymodels.utils import BatchBuffer
 
 __all__ = ["TinyGPT"]
 
-# generate() 用的 TinyJit 缓存：{模型: {批大小: (参数 UOp 元组, jit)}}。参数张量被整体替换
-# （例如 load_state_dict 用 replace 换了缓冲区）时 UOp 会变，缓存随之失效；原地 assign 更新不影响。
-_GEN_JITS: "weakref.WeakKeyDictionary[TinyGPT, dict]" = weakref.WeakKeyDictionary()
+
+class CausalSelfAttention:
+    """多头因果自注意力：位置 t 只看 0..t；q、k、v 由一个投影算出。"""
+
+    def __init__(self, d_model: int, num_heads: int, dropout: float):
+        self.n_head, self.dropout = num_heads, dropout
+        self.qkv = Linear(d_model, 3 * d_model)  # 一次矩阵乘法算出 q、k、v
+        self.proj = Linear(d_model, d_model)
+        self.drop = Dropout(dropout)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        B, T, C = x.shape
+        qkv = self.qkv(x).reshape(B, T, 3, self.n_head, C // self.n_head)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 各 (B, h, T, d_h)
+        # softmax(q k^T / sqrt(d_h) + 因果掩码) v
+        y = q.scaled_dot_product_attention(
+            k, v, is_causal=True, dropout_p=self.dropout
+        )  # (B, h, T, d_h)
+        y = y.transpose(1, 2).reshape(B, T, C)  # 各头拼回 (B, T, C)
+        return self.drop(self.proj(y))
+
+
+class MLP:
+    """逐位置前馈网络 ``ReLU(x W_1^T + b_1) W_2^T + b_2``，隐藏层宽 ``d_ff``。
+
+    GPT-2 用 GELU；这里用 ReLU：在 tinygrad 的 CPU 后端上，GELU（tanh 近似）
+    让本模型的训练步慢约 6 倍、首步编译也更慢（2026-12 实测）。
+    """
+
+    def __init__(self, d_model: int, d_ff: int, dropout: float):
+        self.fc1 = Linear(d_model, d_ff)
+        self.fc2 = Linear(d_ff, d_model)
+        self.drop = Dropout(dropout)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.fc1(x).relu()))
+
+
+class Block:
+    """Pre-LN 解码器块：先归一化再进子层，残差直接相加。"""
+
+    def __init__(
+        self, d_model: int, num_heads: int, d_ff: int, dropout: float
+    ):
+        self.ln1 = LayerNorm(d_model)
+        self.attn = CausalSelfAttention(d_model, num_heads, dropout)
+        self.ln2 = LayerNorm(d_model)
+        self.mlp = MLP(d_model, d_ff, dropout)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
 
 
 class TinyGPT:
-  """GPT 结构的小语言模型：词嵌入 + 可学习位置嵌入 + 若干 Pre-LN 因果解码器块 + LayerNorm + 线性输出头。
+    """GPT-2 结构的自回归语言模型：``idx (B, T)`` -> ``logits (B, T, V)``。
 
-  位置 ``t`` 的输出只依赖位置 ``0..t`` 的输入（因果掩码），训练目标是预测下一个 token。
-  词嵌入与位置嵌入按 GPT-2 的做法用 ``N(0, 0.02^2)`` 初始化。
-
-  Args:
-    vocab_size: 词表大小 ``V``。
-    block_size: 最大上下文长度。
-    d_model: 模型维度。
-    num_heads: 注意力头数（须整除 ``d_model``）。
-    num_layers: 解码器块个数。
-    d_ff: 前馈网络隐藏维度，默认 ``4 * d_model``。
-    dropout: dropout 概率。
-
-  Shapes:
-    输入 ``idx`` ``(B, T)`` 的整数张量（``T <= block_size``）-> 输出 ``(B, T, V)`` 的 logits。
-  """
-
-  def __init__(self, vocab_size: int, block_size: int = 32, d_model: int = 64, num_heads: int = 4, num_layers: int = 2,
-               d_ff: int | None = None, dropout: float = 0.0):
-    w = "TinyGPT"
-    self.vocab_size = C.check_positive_int(vocab_size, "vocab_size", w)
-    self.block_size = C.check_positive_int(block_size, "block_size", w)
-    self.d_model = C.check_positive_int(d_model, "d_model", w)
-    self.num_heads = C.check_positive_int(num_heads, "num_heads", w)
-    C.check_divisible(d_model, num_heads, "d_model", "num_heads", w)
-    self.num_layers = C.check_positive_int(num_layers, "num_layers", w)
-    self.d_ff = 4 * d_model if d_ff is None else C.check_positive_int(d_ff, "d_ff", w)
-    p = C.check_probability(dropout, "dropout", w)
-    self.tok_emb = init.normal((vocab_size, d_model), 0.02)
-    self.pos_emb = init.normal((block_size, d_model), 0.02)
-    self.drop = Dropout(p)
-    self.blocks = [DecoderBlock(d_model, num_heads, self.d_ff, dropout=p) for _ in range(num_layers)]
-    self.ln_f = LayerNorm(d_model)
-    self.head = Linear(d_model, vocab_size, bias=False)
-
-  def __call__(self, idx: Tensor) -> Tensor:
-    """前向计算。
+    位置 ``t`` 的 logits 只依赖 ``idx[:, :t+1]``，用来预测第 ``t+1`` 个
+    token。词嵌入与位置嵌入按 GPT-2 的做法取 ``N(0, 0.02^2)``。
 
     Args:
-      idx: 形状 ``(B, T)`` 的整数张量，``T <= block_size``。
-
-    Returns:
-      Tensor: 形状 ``(B, T, vocab_size)`` 的 logits；位置 ``t`` 的 logits 用来预测第 ``t+1`` 个 token。
+        vocab_size: 词表大小 ``V``。
+        block_size: 最长上下文 ``T_max``。
+        d_model: 模型宽度 ``C``。
+        num_heads: 注意力头数 ``h``（须整除 ``d_model``）。
+        num_layers: 块数。
+        d_ff: 前馈隐藏层宽度，默认 ``4 * d_model``。
+        dropout: dropout 概率（只在训练时生效）。
     """
-    w = "TinyGPT"
-    C.check_dtype_int(idx, "idx", w)
-    C.check_shape(idx, ("batch", "T"), "idx", w)
-    T = idx.shape[1]
-    if not 1 <= T <= self.block_size:
-      raise ValueError(f"{w}: 输入 idx 的形状应为 (batch, T)，其中 1 <= T <= block_size={self.block_size}，"
-                       f"实际为 {C.format_shape(idx.shape)}")
-    x = self.tok_emb[idx] + self.pos_emb[:T]
-    x = self.drop(x)
-    for block in self.blocks: x = block(x)
-    return self.head(self.ln_f(x))
 
-  def generate(self, idx: Tensor, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-               seed: int | None = None) -> Tensor:
-    """自回归采样：每次取最后一个位置的分布采样一个 token，接到序列末尾。
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int = 32,
+        d_model: int = 64,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        d_ff: int | None = None,
+        dropout: float = 0.0,
+    ):
+        require(
+            vocab_size >= 1, f"TinyGPT: vocab_size={vocab_size} 应为正整数"
+        )
+        require(
+            d_model % num_heads == 0,
+            f"TinyGPT: d_model={d_model} 应能被 num_heads={num_heads} 整除",
+        )
+        self.vocab_size, self.block_size = vocab_size, block_size
+        self.d_model, self.num_heads = d_model, num_heads
+        self.num_layers = num_layers
+        self.d_ff = d_ff or 4 * d_model
+        self.tok_emb = init.normal((vocab_size, d_model), 0.02)  # (V, C)
+        self.pos_emb = init.normal((block_size, d_model), 0.02)  # (T_max, C)
+        self.drop = Dropout(dropout)
+        self.blocks = [
+            Block(d_model, num_heads, self.d_ff, dropout)
+            for _ in range(num_layers)
+        ]
+        self.ln_f = LayerNorm(d_model)
+        self.head = Linear(d_model, vocab_size, bias=False)
 
-    为了只编译一次，模型总是在固定形状 ``(B, block_size)`` 的窗口上运行：上下文（超过 ``block_size``
-    时只保留最后 ``block_size`` 个 token）放在窗口开头，后面补 0；因为是因果注意力，补的 0 不影响
-    上下文最后一个位置的输出。采样本身在 NumPy 中完成。采样时总是处于评估模式（dropout 关闭）。
+    def __call__(self, idx: Tensor) -> Tensor:
+        B, T = expect(idx, "B T", "idx", "TinyGPT", dtype="int")
+        require(
+            1 <= T <= self.block_size,
+            f"TinyGPT: idx 的长度应满足 1 <= T <= "
+            f"block_size={self.block_size}，实际形状为 ({B}, {T})",
+        )
+        x = self.drop(self.tok_emb[idx] + self.pos_emb[:T])  # (B, T, C)
+        for block in self.blocks:
+            x = block(x)  # (B, T, C)
+        return self.head(self.ln_f(x))  # (B, T, V)
 
-    Args:
-      idx: 形状 ``(B, T)`` 的整数张量，作为开头的上下文（``T >= 1``，可以超过 ``block_size``）。
-      max_new_tokens: 要生成的 token 个数（非负整数）。
-      temperature: 温度，必须大于 0；越小越保守。
-      top_k: 若给出，只在概率最高的 ``top_k`` 个 token 中采样（``1 <= top_k <= vocab_size``）。
-      seed: 随机种子；给出时结果可复现，否则使用与 ``Tensor.manual_seed`` 同步的随机流。
+    def generate(
+        self,
+        idx: Tensor,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> Tensor:
+        """自回归地采样 ``max_new_tokens`` 个 token，接在 ``idx`` 后面返回。
 
-    Returns:
-      Tensor: 形状 ``(B, T + max_new_tokens)`` 的 int32 张量（前 ``T`` 列就是输入）。
-    """
-    w = "TinyGPT.generate"
-    C.check_dtype_int(idx, "idx", w)
-    C.check_shape(idx, ("batch", "T"), "idx", w)
-    if idx.shape[1] < 1: raise ValueError(f"{w}: 输入 idx 至少要有 1 个 token，实际形状为 {C.format_shape(idx.shape)}")
-    max_new_tokens = C.check_nonnegative_int(max_new_tokens, "max_new_tokens", w)
-    temperature = C.check_positive_float(temperature, "temperature", w)
-    if top_k is not None: top_k = C.check_int_range(top_k, 1, self.vocab_size, "top_k", w)
-    if seed is not None: C.check_nonnegative_int(seed, "seed", w)
-    rng = np.random.default_rng(seed) if seed is not None else init.rng()
-    tokens = idx.numpy().astype(np.int32)
-    B, S = tokens.shape[0], self.block_size
-    with Context(TRAINING=0):
-      for _ in range(max_new_tokens):
-        ctx = tokens[:, -S:]
-        L = ctx.shape[1]
-        window = np.zeros((B, S), dtype=np.int32)
+        每一步取最后一个位置的 logits，除以温度，只留前 ``top_k`` 个，
+        softmax 后抽一个接到末尾。上下文超过 ``block_size`` 时只看最后
+        ``block_size`` 个。
+
+        Args:
+            idx: ``(B, T)`` 的开头 token。
+            max_new_tokens: 生成多少个。
+            temperature: 温度（> 0），越小越保守。
+            top_k: 只在概率最高的 ``top_k`` 个里抽。
+            seed: 随机种子；给出时结果可复现。
+        """
+        B, _ = expect(idx, "B T", "idx", "TinyGPT.generate", dtype="int")
+        require(
+            max_new_tokens >= 0,
+            f"TinyGPT.generate: max_new_tokens={max_new_tokens} 应不小于 0",
+        )
+        require(
+            temperature > 0,
+            f"TinyGPT.generate: temperature={temperature} 应大于 0",
+        )
+        require(
+            top_k is None or 1 <= top_k <= self.vocab_size,
+            f"TinyGPT.generate: top_k={top_k} 应在 1..{self.vocab_size} 之间",
+        )
+        rng = init.rng() if seed is None else np.random.default_rng(seed)
+        tokens = idx.numpy().astype(np.int32)
+        for _ in range(max_new_tokens):
+            ctx = tokens[:, -self.block_size :]
+            logits = self._last_logits(ctx) / temperature  # (B, V)
+            if top_k is not None:
+                kth = np.sort(logits, axis=-1)[:, [-top_k]]
+                logits = np.where(logits < kth, -np.inf, logits)
+            probs = np.exp(logits - logits.max(-1, keepdims=True))
+            cdf = probs.cumsum(-1)  # 未归一化的累积分布
+            u = rng.random((B, 1)) * cdf[:, -1:]
+            nxt = np.minimum((cdf <= u).sum(-1), self.vocab_size - 1)
+            tokens = np.concatenate(
+                [tokens, nxt[:, None].astype(np.int32)], 1
+            )
+        return Tensor(tokens)
+
+    def _last_logits(self, ctx: np.ndarray) -> np.ndarray:
+        """``ctx`` ``(B, L)`` 最后一个位置的 logits ``(B, V)``，float64。
+
+        为了只编译一次，总在固定形状 ``(B, block_size)`` 的窗口上前向：
+        上下文放在开头、后面补 0。因果注意力保证补的 0 影响不到位置 L - 1。
+        """
+        B, L = ctx.shape
+        window = np.zeros((B, self.block_size), np.int32)
         window[:, :L] = ctx
-        logits = self._window_logits(window)[:, L - 1, :].astype(np.float64) / temperature
-        if top_k is not None and top_k < self.vocab_size:
-          kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
-          logits = np.where(logits < kth, -np.inf, logits)
-        probs = np.exp(logits - logits.max(-1, keepdims=True))
-        probs /= probs.sum(-1, keepdims=True)
-        cdf = probs.cumsum(-1)
-        u = rng.random((B, 1)) * cdf[:, -1:]
-        nxt = np.minimum((cdf <= u).sum(-1), self.vocab_size - 1).astype(np.int32)
-        tokens = np.concatenate([tokens, nxt[:, None]], axis=1)
-    return Tensor(tokens)
+        logits = _forward_jit(self, B)(Tensor(window)).numpy()
+        return logits[:, L - 1].astype(np.float64)
 
-  def _window_logits(self, window: np.ndarray) -> np.ndarray:
-    """在固定形状 (B, block_size) 的窗口上前向计算，用 TinyJit 重放，避免每个 token 都重新构图和调度。"""
-    params = tuple(t.uop for t in get_parameters(self))
-    cache = _GEN_JITS.setdefault(self, {})
-    entry = cache.get(window.shape[0])
-    if entry is None or len(entry[0]) != len(params) or any(a is not b for a, b in zip(entry[0], params)):
-      ref = weakref.ref(self)  # 缓存里不能强引用模型本身，否则模型永远不会被回收
-      entry = cache[window.shape[0]] = (params, TinyJit(lambda x: ref()(x).realize()), BatchBuffer(window.shape, "int32"))
-    return entry[1](entry[2].write(window)).numpy()
+
+# 每个模型、每个批大小一个 TinyJit。参数张量被整体换掉（例如载入检查点）时
+# JIT 录下的旧缓冲区就失效了，所以按参数的 UOp 识别、失效时重新录。
+_JITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _forward_jit(model: TinyGPT, B: int) -> TinyJit:
+    params = tuple(p.uop for p in get_parameters(model))
+    cached = _JITS.setdefault(model, {}).get(B)
+    stale = cached is None or len(cached[0]) != len(params)
+    if stale or any(a is not b for a, b in zip(cached[0], params)):
+        ref = weakref.ref(model)  # 不强引用模型，否则它永远不会被回收
+
+        def forward(x: Tensor) -> Tensor:
+            with Context(TRAINING=0):
+                return ref()(x).realize()
+
+        cached = _JITS[model][B] = (params, TinyJit(forward))
+    return cached[1]
