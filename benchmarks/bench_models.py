@@ -1,30 +1,36 @@
 #!/usr/bin/env python3
 """内置模型的训练速度基准：tinygrad（tinymodels）对照 PyTorch CPU。
 
-对 tinymodels.zoo 里的每个模型（文档尺寸、配方里的批大小），在一个**全新的子进程**里测量：
+对 ``tinymodels.tools.recipes`` 里的每个模型（文档尺寸、配方的批大小），在一个
+**全新的子进程**里测量：
 
-* 冷启动第一步：从第一次调用训练步到拿到损失的秒数。默认用一个空的临时内核缓存
-  （``CACHEDB`` 指向临时文件），即读者第一次运行示例时的情况；``--warm-cache`` 改用平时的缓存。
-* 稳态 ms/step：TinyJit 编译好之后（预热若干步后）每步耗时的中位数（毫秒），每步都取回损失
-  （与 ``tinymodels.train.fit`` 的做法一致）。
-* 同一模型的 PyTorch 镜像实现（同样的层、尺寸、批、Adam 学习率）在 CPU 上的 ms/step，
-  ``torch.set_num_threads(2)``（``--torch-threads`` 可改）。
-* 二者之比，以及目标：第一步 <= 10 s；稳态比 PyTorch 慢不超过 3 倍（CNN、Transformer）、5 倍（LSTM）。
+* 冷启动第一步：从第一次调用训练步到拿到损失的秒数。默认用空的临时内核缓存
+  （``CACHEDB`` 指向临时文件），即读者第一次运行示例时的情况；
+  ``--warm-cache`` 改用平时的缓存。
+* 稳态 ms/step：``tinymodels.train.train_step``（``fit`` 用的同一个训练步）
+  JIT 编译好、预热之后每步耗时的中位数，每步都取回损失（同 ``fit``）。
+* 同一模型的 PyTorch 镜像（同样的层、尺寸、批、Adam 学习率）在 CPU 上的
+  ms/step，``torch.set_num_threads(2)``（``--torch-threads`` 可改）。
+* 二者之比与目标：每个模型第一步 <= 10 s，稳态比 PyTorch 慢不超过 3 倍。
+
+开头和结尾打印系统负载（1/5/15 分钟平均）：远大于核数时数字偏慢。
 
 用法（仓库根目录）::
 
     python benchmarks/bench_models.py                       # 全部模型，几分钟
     python benchmarks/bench_models.py --models cnn,lstm     # 只测一部分
-    python benchmarks/bench_models.py --markdown            # 输出 Markdown 表格
+    python benchmarks/bench_models.py --markdown            # Markdown 表格
 
 这不是测试：不会被 pytest 收集，也不做断言。PyTorch 只在这个脚本里使用。
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,251 +38,236 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIRST_STEP_TARGET_S = 10.0
-RATIO_TARGETS = {"cnn": 3.0, "transformer": 3.0, "lstm": 5.0}
+FIRST_STEP_TARGET_S = 10.0  # 每个模型：冷启动第一步不超过 10 秒
+RATIO_TARGET = 3.0  # 每个模型：稳态不超过 PyTorch 的 3 倍
+HEADERS = [
+    "model", "params", "batch", "first step s (cold)", "tinygrad ms/step",
+    "torch ms/step", "ratio", "target",
+]  # fmt: skip
 
 
-# ============================================================ 子进程：测一个模型
-
-
-def _median_ms(seconds: list[float]) -> float:
-    """每步耗时的中位数（毫秒）：比平均值更不受偶发的抢占、垃圾回收影响。"""
-    ordered = sorted(seconds)
-    mid = len(ordered) // 2
-    return (ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2) * 1000
-
-
-def _tinygrad_step_fn(recipe, model):
-    """与 tinymodels.train.fit 完全相同的 JIT 训练步。"""
-    from tinygrad import TinyJit
-    from tinygrad.nn.optim import Adam
-    from tinygrad.nn.state import get_parameters
-
-    from tinymodels.zoo import _loss_fn
-
-    loss_fn = _loss_fn(recipe)
-    opt = Adam(get_parameters(model), lr=recipe.lr)
-
-    @TinyJit
-    def step(x, y):
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        return loss.realize(*opt.schedule_step())
-
-    return step
+# ====================================================== 子进程：测一个模型
 
 
 def _measure_tinygrad(name: str, steps: int, warmup: int) -> dict:
     from tinygrad import Context, Device
+    from tinygrad.nn.optim import Adam
+    from tinygrad.nn.state import get_parameters
 
-    from tinymodels import count_parameters, set_seed
+    from tinymodels import (
+        count_parameters,
+        realize_state,
+        set_seed,
+        train_gan,
+    )
+    from tinymodels._tinygrad import read_scalar
     from tinymodels.data import batches
-    from tinymodels.zoo import get_recipe
+    from tinymodels.tools.recipes import get_recipe, loss_fn_for
+    from tinymodels.train import train_step
 
     recipe = get_recipe(name)
     set_seed(0)
     model = recipe.build()
     (X, Y), _ = recipe.load_data()
-    out = {"model": name, "device": Device.DEFAULT, "params": count_parameters(model), "batch_size": recipe.batch_size}
+    bs = recipe.batch_size
+    out = {"model": name, "device": Device.DEFAULT, "batch_size": bs}
+    out["params"] = count_parameters(model)
 
     if recipe.loss == "gan":
-        # GAN 的训练步是"判别器一步 + 生成器一步"，直接计时 tinymodels 的 train_gan（与命令行相同的路径）
-        from tinymodels.models import train_gan
+        # 一步 = 判别器一步 + 生成器一步；计时 train_gan 本身（命令行的路径）
+        def run(n: int) -> float:
+            t0 = time.perf_counter()
+            train_gan(model, X, steps=n, batch_size=bs, lr=recipe.lr)
+            return time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        train_gan(model, X, steps=1, batch_size=recipe.batch_size, lr=recipe.lr, seed=0)
-        out["first_step_s"] = time.perf_counter() - t0
-        train_gan(model, X, steps=warmup, batch_size=recipe.batch_size, lr=recipe.lr, seed=0)
-        t0 = time.perf_counter()
-        train_gan(model, X, steps=warmup, batch_size=recipe.batch_size, lr=recipe.lr, seed=0)
-        short = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        train_gan(model, X, steps=warmup + steps, batch_size=recipe.batch_size, lr=recipe.lr, seed=0)
-        out["steady_ms"] = (time.perf_counter() - t0 - short) / steps * 1000
+        out["first_step_s"] = run(1)
+        # 两次调用之差，扣掉每次调用的固定开销（建优化器、JIT 录制）
+        short = max(warmup, 2)  # 两次调用都要走到 JIT 录制
+        run(short)
+        out["steady_ms"] = (run(short + steps) - run(short)) / steps * 1e3
         return out
 
-    step = _tinygrad_step_fn(recipe, model)
-    need = 2 + warmup + steps
+    loss_fn = loss_fn_for(recipe)
+    opt = Adam(get_parameters(model), lr=recipe.lr)
+    step = train_step(lambda x, y: loss_fn(model(x), y), opt)  # 同 fit
     data = []
-    while len(data) < need:  # 数据不够时循环使用（只是计时，顺序无所谓）
-        data.extend(batches(X, Y, batch_size=recipe.batch_size, seed=len(data)))
+    while len(data) < 2 + warmup + steps:  # 数据不够时循环使用
+        data += batches(X, Y, batch_size=bs, seed=len(data))
+    times = []
     with Context(TRAINING=1):
         t0 = time.perf_counter()
-        step(*data[0]).item()
-        out["first_step_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        step(*data[1]).item()  # 第二次调用：JIT 录制
-        out["second_step_s"] = time.perf_counter() - t0
-        for xb, yb in data[2:2 + warmup]:
-            step(xb, yb).item()
-        times = []
-        for xb, yb in data[2 + warmup:need]:
-            t0 = time.perf_counter()
-            step(xb, yb).item()
+        realize_state(model, opt)  # 同 fit：先算出参数与优化器状态
+        for xb, yb in data[: 2 + warmup + steps]:
+            read_scalar(step(xb, yb))  # 第 1 次照常执行，第 2 次 JIT 录制
             times.append(time.perf_counter() - t0)
-        out["steady_ms"] = _median_ms(times)
+            t0 = time.perf_counter()
+    out["first_step_s"], out["second_step_s"] = times[0], times[1]
+    out["steady_ms"] = statistics.median(times[2 + warmup :]) * 1e3
     return out
 
 
-def _torch_mirror(name: str, recipe, vocab_size: int | None):
-    """返回 (模型, 损失函数)：与 tinymodels 同结构、同尺寸的 PyTorch 实现。"""
+def _torch_model(name: str):
+    """与 tinymodels 的模型同结构、同尺寸的 PyTorch 实现（无 dropout）。"""
     import torch
     from torch import nn
 
-    class MLP(nn.Module):
-        def __init__(self):
+    from tinymodels.data import CharTokenizer, load_corpus
+
+    L, F = nn.Linear, nn.functional
+
+    class Seq(nn.Module):  # SequenceClassifier：最后的隐状态接线性层
+        def __init__(self, cell, i: int, h: int, o: int):
             super().__init__()
-            self.net = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-
-        def forward(self, x):
-            return self.net(x)
-
-    class LeNet(nn.Module):  # 对应 LeNet(1, 10, (8, 8))：3x3 卷积 padding 1，通道 (6, 16)，隐藏层 64
-        def __init__(self):
-            super().__init__()
-            self.features = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                          nn.Conv2d(6, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-            self.fc = nn.Sequential(nn.Flatten(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-
-        def forward(self, x):
-            return self.fc(self.features(x))
-
-    class SeqModel(nn.Module):  # 对应 SequenceClassifier：读完序列，用最后的隐状态接线性层
-        def __init__(self, cell, input_size, hidden, outputs):
-            super().__init__()
-            self.rnn = cell(input_size, hidden, batch_first=True)
-            self.head = nn.Linear(hidden, outputs)
+            self.rnn, self.head = cell(i, h, batch_first=True), L(h, o)
 
         def forward(self, x):
             _, h = self.rnn(x)
-            h = h[0] if isinstance(h, tuple) else h
-            return self.head(h[-1])
+            return self.head((h[0] if isinstance(h, tuple) else h)[-1])
 
-    def sinusoid(T, d):
+    def sinusoid(T: int, d: int):
         pos = torch.arange(T, dtype=torch.float64)[:, None]
-        angle = pos / torch.pow(10000.0, torch.arange(0, d, 2, dtype=torch.float64) / d)
+        two_i = torch.arange(0, d, 2, dtype=torch.float64)
+        angle = pos / 10000.0 ** (two_i / d)
         pe = torch.zeros(T, d, dtype=torch.float64)
         pe[:, 0::2], pe[:, 1::2] = torch.sin(angle), torch.cos(angle)
         return pe.float()
 
-    def pre_ln_layer(d, heads, d_ff):  # Pre-LN、GELU、无 dropout：与 tinymodels 的 EncoderBlock/DecoderBlock 相同
-        return nn.TransformerEncoderLayer(d, heads, d_ff, dropout=0.0, activation="gelu", batch_first=True,
-                                          norm_first=True)
+    class Encoder(nn.Module):
+        """TransformerEncoder(10, 10, d_model=32, 4 头, 2 层, d_ff=64)：
+        EncoderBlock 是 Pre-LN、ReLU。"""
 
-    class Encoder(nn.Module):  # TransformerEncoder(10, 10, d_model=32, heads 4, layers 2, d_ff 64, max_len 16)
         def __init__(self):
             super().__init__()
             self.embed = nn.Embedding(10, 32)
             self.register_buffer("pe", sinusoid(16, 32))
-            self.blocks = nn.ModuleList([pre_ln_layer(32, 4, 64) for _ in range(2)])
-            self.ln_f, self.head = nn.LayerNorm(32), nn.Linear(32, 10)
+            self.blocks = nn.ModuleList(
+                nn.TransformerEncoderLayer(
+                    32,
+                    4,
+                    64,
+                    dropout=0.0,
+                    activation="relu",
+                    batch_first=True,
+                    norm_first=True,
+                )  # fmt: skip
+                for _ in range(2)
+            )
+            self.ln_f, self.head = nn.LayerNorm(32), L(32, 10)
 
         def forward(self, tokens):
             x = self.embed(tokens) + self.pe[: tokens.shape[1]]
-            for b in self.blocks:
-                x = b(x)
+            for block in self.blocks:
+                x = block(x)
             return self.head(self.ln_f(x))
 
-    class GPT(nn.Module):  # TinyGPT(V, block_size 32, d_model 64, heads 4, layers 2, d_ff 256)
-        def __init__(self, V):
-            super().__init__()
-            self.tok = nn.Embedding(V, 64)
-            self.pos = nn.Parameter(torch.randn(32, 64) * 0.02)
-            self.blocks = nn.ModuleList([pre_ln_layer(64, 4, 256) for _ in range(2)])
-            self.ln_f, self.head = nn.LayerNorm(64), nn.Linear(64, V, bias=False)
+    class Block(nn.Module):
+        """TinyGPT 的块（models/gpt.py）：Pre-LN，qkv 一个 Linear(d, 3d)，
+        MLP 是 fc1 -> ReLU -> fc2。"""
 
-        def forward(self, idx):
-            T = idx.shape[1]
-            x = self.tok(idx) + self.pos[:T]
-            mask = nn.Transformer.generate_square_subsequent_mask(T)
-            for b in self.blocks:
-                x = b(x, src_mask=mask, is_causal=True)
-            return self.head(self.ln_f(x))
-
-    class AE(nn.Module):  # Autoencoder(64, (32,), 8)
-        def __init__(self):
+        def __init__(self, d: int, h: int):
             super().__init__()
-            self.net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 8), nn.Linear(8, 32), nn.ReLU(),
-                                     nn.Linear(32, 64), nn.Sigmoid())
+            self.h, self.ln1, self.ln2 = h, nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = L(d, 3 * d), L(d, d)
+            self.fc1, self.fc2 = L(d, 4 * d), L(4 * d, d)
 
         def forward(self, x):
-            return self.net(x)
+            B, T, C = x.shape
+            qkv = self.qkv(self.ln1(x)).reshape(B, T, 3, self.h, C // self.h)
+            q, k, v = qkv.permute(2, 0, 3, 1, 4)  # 各 (B, h, T, d_h)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + self.fc2(self.fc1(self.ln2(x)).relu())
 
-    def ce(out, y):
-        return nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+    class GPT(nn.Module):  # TinyGPT(V, block_size=32, d_model=64, 4 头, 2 层)
+        def __init__(self, V: int):
+            super().__init__()
+            self.tok_emb = nn.Parameter(torch.randn(V, 64) * 0.02)
+            self.pos_emb = nn.Parameter(torch.randn(32, 64) * 0.02)
+            self.blocks = nn.Sequential(Block(64, 4), Block(64, 4))
+            self.ln_f, self.head = nn.LayerNorm(64), L(64, V, bias=False)
 
-    mse = nn.functional.mse_loss
-    builders = {
-        "mlp": lambda: (MLP(), ce),
-        "cnn": lambda: (LeNet(), ce),
-        "rnn": lambda: (SeqModel(nn.RNN, 8, 32, 10), ce),
-        "lstm": lambda: (SeqModel(nn.LSTM, 2, 32, 1), mse),
-        "transformer": lambda: (Encoder(), ce),
-        "gpt": lambda: (GPT(vocab_size), ce),
-        "autoencoder": lambda: (AE(), mse),
-    }
-    return builders[name]()
+        def forward(self, idx):
+            x = self.tok_emb[idx] + self.pos_emb[: idx.shape[1]]
+            return self.head(self.ln_f(self.blocks(x)))
 
-
-def _torch_gan():
-    from torch import nn
-
-    def mlp(i, o):
-        return nn.Sequential(nn.Linear(i, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64), nn.LeakyReLU(0.2), nn.Linear(64, o))
-
-    return mlp(2, 2), mlp(2, 1)
+    relu = nn.ReLU
+    return {
+        "mlp": lambda: nn.Sequential(L(64, 64), relu(), L(64, 10)),
+        "cnn": lambda: nn.Sequential(  # LeNet(1, 10, (8, 8))
+            nn.Conv2d(1, 6, 3, padding=1), relu(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 3, padding=1), relu(), nn.MaxPool2d(2),
+            nn.Flatten(), L(64, 64), relu(), L(64, 10),
+        ),
+        "rnn": lambda: Seq(nn.RNN, 8, 32, 10),
+        "lstm": lambda: Seq(nn.LSTM, 2, 32, 1),
+        "transformer": Encoder,
+        "gpt": lambda: GPT(CharTokenizer(load_corpus()).vocab_size),
+        "autoencoder": lambda: nn.Sequential(  # Autoencoder(64, (32,), 8)
+            L(64, 32), relu(), L(32, 8), L(8, 32), relu(), L(32, 64),
+            nn.Sigmoid(),
+        ),
+        "gan": lambda: [  # 生成器与判别器：隐藏层 (64, 64)，LeakyReLU(0.2)
+            nn.Sequential(
+                L(i, 64), nn.LeakyReLU(0.2), L(64, 64), nn.LeakyReLU(0.2),
+                L(64, o),
+            )
+            for i, o in ((2, 2), (2, 1))
+        ],
+    }[name]()  # fmt: skip
 
 
 def _measure_torch(name: str, steps: int, warmup: int, threads: int) -> dict:
     import numpy as np
     import torch
 
-    from tinymodels.zoo import _corpus_tokenizer, get_recipe
+    from tinymodels.tools.recipes import get_recipe
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     recipe = get_recipe(name)
     (X, Y), _ = recipe.load_data()
-    bs = recipe.batch_size
-    rng = np.random.default_rng(0)
+    bs, rng, F = (
+        recipe.batch_size,
+        np.random.default_rng(0),
+        torch.nn.functional,
+    )
 
     def batch():
         idx = rng.integers(0, len(X), size=bs)
-        return torch.from_numpy(np.ascontiguousarray(X[idx])), torch.from_numpy(np.ascontiguousarray(Y[idx]))
+        return torch.from_numpy(X[idx]), torch.from_numpy(Y[idx])
 
+    def update(opt, loss):
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    model = _torch_model(name)
     if recipe.loss == "gan":
-        G, D = _torch_gan()
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
-        g_opt = torch.optim.Adam(G.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
-        d_opt = torch.optim.Adam(D.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
+        G, D = model
+        bce = F.binary_cross_entropy_with_logits
+        g_opt, d_opt = (
+            torch.optim.Adam(m.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
+            for m in (G, D)
+        )
         ones, zeros = torch.ones(bs, 1), torch.zeros(bs, 1)
 
         def step():
-            real, _ = batch()
-            d_opt.zero_grad()
-            d_loss = bce(D(real), ones) + bce(D(G(torch.randn(bs, 2)).detach()), zeros)
-            d_loss.backward()
-            d_opt.step()
-            g_opt.zero_grad()
-            g_loss = bce(D(G(torch.randn(bs, 2))), ones)
-            g_loss.backward()
-            g_opt.step()
-            return d_loss.item() + g_loss.item()
-        params = sum(p.numel() for p in G.parameters()) + sum(p.numel() for p in D.parameters())
+            real, fake = batch()[0], G(torch.randn(bs, 2))
+            d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+            update(d_opt, d_loss)
+            update(g_opt, bce(D(G(torch.randn(bs, 2))), ones))
     else:
-        vocab = _corpus_tokenizer()[0].vocab_size if name == "gpt" else None
-        model, loss_fn = _torch_mirror(name, recipe, vocab)
         opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
-        params = sum(p.numel() for p in model.parameters())
+
+        def loss_fn(out, y):
+            if recipe.loss == "mse":
+                return F.mse_loss(out, y)
+            return F.cross_entropy(out.flatten(0, -2), y.flatten())
 
         def step():
             x, y = batch()
-            opt.zero_grad()
-            loss = loss_fn(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss.item()
+            update(opt, loss_fn(model(x), y))
 
     for _ in range(warmup + 2):
         step()
@@ -285,8 +276,15 @@ def _measure_torch(name: str, steps: int, warmup: int, threads: int) -> dict:
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    return {"torch_ms": _median_ms(times), "torch_params": params, "torch_threads": threads,
-            "torch_version": torch.__version__}
+    modules = model if isinstance(model, list) else [model]
+    return {
+        "torch_ms": statistics.median(times) * 1e3,
+        "torch_params": sum(
+            p.numel() for m in modules for p in m.parameters()
+        ),
+        "torch_threads": threads,
+        "torch_version": torch.__version__,
+    }
 
 
 def _worker(name: str, steps: int, warmup: int, torch_threads: int) -> None:
@@ -296,32 +294,43 @@ def _worker(name: str, steps: int, warmup: int, torch_threads: int) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
-# ============================================================ 父进程：调度与汇总
+# ====================================================== 父进程：调度与汇总
 
 
 def _run_one(name: str, args) -> dict:
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(ROOT), env.get("PYTHONPATH")) if p
+    )
+    threads = 0 if args.no_torch else args.torch_threads
+    cmd = [
+        sys.executable, str(Path(__file__).resolve()), "--worker", name,
+        "--steps", str(args.steps), "--warmup", str(args.warmup),
+        "--torch-threads", str(threads),
+    ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="tinymodels-bench-") as tmp:
-        if not args.warm_cache:
-            env["CACHEDB"] = str(Path(tmp) / "cache.db")  # 空的内核缓存：真正的冷启动
-        if args.noopt:
-            env["NOOPT"] = "1"  # 与 tinymodels.utils.fast_compile() 相同：跳过内核优化，编译快、运行可能慢
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--torch-threads", "0" if args.no_torch else str(args.torch_threads)]
+        if not args.warm_cache:  # 空的内核缓存：真正的冷启动
+            env["CACHEDB"] = str(Path(tmp) / "cache.db")
+        if args.noopt:  # 同 fast_compile()：跳过内核优化，编译快、运行可能慢
+            env["NOOPT"] = "1"
         t0 = time.perf_counter()
         try:
-            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=args.timeout)
+            proc = subprocess.run(
+                cmd, env=env, capture_output=True, text=True,
+                timeout=args.timeout,
+            )  # fmt: skip
         except subprocess.TimeoutExpired:
             return {"model": name, "error": f"超过 {args.timeout} 秒未完成"}
-        wall = time.perf_counter() - t0
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT "):])
-            result["process_s"] = wall
-            return result
-    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-    return {"model": name, "error": f"子进程退出码 {proc.returncode}：{' | '.join(tail)}"}
+            result = json.loads(line.removeprefix("RESULT "))
+            return {**result, "process_s": time.perf_counter() - t0}
+    tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-3:])
+    return {"model": name, "error": f"子进程退出码 {proc.returncode}：{tail}"}
+
+
+def _mark(ok: bool) -> str:
+    return "✓" if ok else "✗"
 
 
 def _fmt_row(r: dict) -> list[str]:
@@ -329,26 +338,23 @@ def _fmt_row(r: dict) -> list[str]:
     if "error" in r:
         return [name, "-", "-", "-", "-", "-", "-", r["error"]]
     first = r["first_step_s"]
-    first_s = f"{first:.1f} {'✓' if first <= FIRST_STEP_TARGET_S else '✗'}"
-    tg = f"{r['steady_ms']:.1f}"
+    first_s = f"{first:.1f} {_mark(first <= FIRST_STEP_TARGET_S)}"
+    ratio_s = torch_s = "-"
     if "torch_ms" in r:
         ratio = r["steady_ms"] / r["torch_ms"]
-        target = RATIO_TARGETS.get(name)
-        ratio_s = f"{ratio:.1f}x" + ("" if target is None else f" {'✓' if ratio <= target else '✗'}")
+        ratio_s = f"{ratio:.1f}x {_mark(ratio <= RATIO_TARGET)}"
         torch_s = f"{r['torch_ms']:.2f}"
-    else:
-        ratio_s, torch_s, target = "-", "-", RATIO_TARGETS.get(name)
-    params = f"{r['params']:,}" + ("" if r.get("torch_params") in (None, r["params"]) else f" (torch {r['torch_params']:,})")
-    target_s = f"<= {FIRST_STEP_TARGET_S:.0f} s" + (f"; <= {target:.0f}x" if target else "")
-    return [name, params, str(r["batch_size"]), first_s, tg, torch_s, ratio_s, target_s]
+    params = f"{r['params']:,}"
+    if r.get("torch_params") not in (None, r["params"]):
+        params += f" (torch {r['torch_params']:,})"
+    target = f"<= {FIRST_STEP_TARGET_S:.0f} s; <= {RATIO_TARGET:.0f}x"
+    tg, bs = f"{r['steady_ms']:.1f}", str(r["batch_size"])
+    return [name, params, bs, first_s, tg, torch_s, ratio_s, target]
 
 
-HEADERS = ["model", "params", "batch", "first step s (cold)", "tinygrad ms/step", "torch ms/step", "ratio", "target"]
-
-
-def _print_table(rows: list[list[str]], markdown: bool, warm_cache: bool = False) -> None:
+def _print_table(rows: list[list[str]], markdown: bool, warm: bool) -> None:
     headers = list(HEADERS)
-    if warm_cache:
+    if warm:
         headers[3] = "first step s (warm cache)"
     if markdown:
         print("| " + " | ".join(headers) + " |")
@@ -356,10 +362,8 @@ def _print_table(rows: list[list[str]], markdown: bool, warm_cache: bool = False
         for row in rows:
             print("| " + " | ".join(row) + " |")
         return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
+    widths = [max(len(c) for c in col) for col in zip(headers, *rows)]
+    for row in [headers, ["-" * w for w in widths], *rows]:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
 
 
@@ -371,21 +375,32 @@ def _loadavg() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tinymodels.zoo import list_models
+    from importlib.metadata import version
 
-    parser = argparse.ArgumentParser(description="内置模型训练速度：tinygrad 对照 PyTorch CPU")
-    parser.add_argument("--models", default=",".join(list_models()),
-                        help=f"逗号分隔的模型名（默认全部：{','.join(list_models())}）")
-    parser.add_argument("--steps", type=int, default=30, help="计时的稳态步数（默认 30）")
-    parser.add_argument("--warmup", type=int, default=5, help="JIT 录制之后的预热步数（默认 5）")
-    parser.add_argument("--warm-cache", action="store_true", help="使用平时的内核缓存，而不是空缓存")
-    parser.add_argument("--no-torch", action="store_true", help="不测 PyTorch")
-    parser.add_argument("--noopt", action="store_true",
-                        help="tinygrad 部分在 NOOPT=1 下运行（即 fast_compile()：编译快，稳态可能慢）")
-    parser.add_argument("--markdown", action="store_true", help="输出 Markdown 表格")
-    parser.add_argument("--timeout", type=int, default=600, help="每个模型子进程的超时秒数")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--torch-threads", type=int, default=2, help="PyTorch 的线程数（默认 2）")
+    from tinymodels.tools.recipes import list_models
+
+    all_models = ",".join(list_models())
+    parser = argparse.ArgumentParser(
+        description="内置模型训练速度对照 PyTorch"
+    )
+    arg = parser.add_argument
+    arg("--models", default=all_models, help=f"逗号分隔（默认 {all_models}）")
+    arg("--steps", type=int, default=30, help="计时的稳态步数（默认 30）")
+    arg(
+        "--warmup", type=int, default=5, help="JIT 录制后的预热步数（默认 5）"
+    )
+    arg("--warm-cache", action="store_true", help="用平时的内核缓存")
+    arg("--no-torch", action="store_true", help="不测 PyTorch")
+    arg("--noopt", action="store_true", help="tinygrad 部分用 NOOPT=1")
+    arg("--markdown", action="store_true", help="输出 Markdown 表格")
+    arg("--timeout", type=int, default=600, help="每个模型的超时秒数")
+    arg(
+        "--torch-threads",
+        type=int,
+        default=2,
+        help="PyTorch 线程数（默认 2）",
+    )
+    arg("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -394,29 +409,40 @@ def main(argv: list[str] | None = None) -> int:
     names = [m.strip().lower() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in names if m not in list_models()]
     if unknown:
-        parser.error(f"未知模型 {unknown}；可选：{', '.join(list_models())}")
+        parser.error(f"未知模型 {unknown}；可选：{all_models}")
     if args.steps < 1 or args.warmup < 0:
         parser.error("--steps 必须 >= 1，--warmup 必须 >= 0")
 
-    from importlib.metadata import version
-
-    print(f"# tinymodels 基准  {time.strftime('%Y-%m-%d %H:%M')}  Python {platform.python_version()}  "
-          f"tinygrad {version('tinygrad')}  CPU 核数 {os.cpu_count()}  开始时负载 {_loadavg()}  "
-          f"{'平时的内核缓存' if args.warm_cache else '空内核缓存（冷启动）'}"
-          f"{'  NOOPT=1' if args.noopt else ''}  torch 线程 {0 if args.no_torch else args.torch_threads}  稳态 {args.steps} 步/预热 {args.warmup} 步\n")
-    rows = []
-    start = time.perf_counter()
+    cache = "平时的内核缓存" if args.warm_cache else "空内核缓存（冷启动）"
+    threads = 0 if args.no_torch else args.torch_threads
+    noopt = "  NOOPT=1" if args.noopt else ""
+    print(
+        f"# tinymodels 基准  {time.strftime('%Y-%m-%d %H:%M')}  "
+        f"Python {platform.python_version()}  "
+        f"tinygrad {version('tinygrad')}  CPU 核数 {os.cpu_count()}  "
+        f"{cache}{noopt}  torch 线程 {threads}  "
+        f"稳态 {args.steps} 步/预热 {args.warmup} 步\n"
+        f"开始时负载（1/5/15 分钟平均）{_loadavg()}\n"
+    )
+    rows, start = [], time.perf_counter()
     for name in names:
         r = _run_one(name, args)
         rows.append(_fmt_row(r))
-        status = r.get("error") or (f"首步 {r['first_step_s']:.1f}s，稳态 {r['steady_ms']:.1f} ms/step"
-                                    + (f"，torch {r['torch_ms']:.2f} ms/step" if "torch_ms" in r else "")
-                                    + f"，设备 {r['device']}")
+        status = r.get("error") or (
+            f"首步 {r['first_step_s']:.1f}s，"
+            f"稳态 {r['steady_ms']:.1f} ms/step"
+            f"，torch {r.get('torch_ms', float('nan')):.2f} ms/step"
+            f"，设备 {r['device']}"
+        )
         print(f"  {name}: {status}", file=sys.stderr, flush=True)
     _print_table(rows, args.markdown, args.warm_cache)
-    print(f"\n结束时负载 {_loadavg()}（1/5/15 分钟平均；远大于核数时，机器上还有别的进程在抢 CPU，数字会偏慢）。")
-    print(f"共用时 {time.perf_counter() - start:.0f} 秒。✓/✗：是否达到目标（第一步 <= {FIRST_STEP_TARGET_S:.0f} 秒；"
-          "稳态 tinygrad/PyTorch 之比：CNN、Transformer <= 3，LSTM <= 5）。")
+    print(
+        f"\n结束时负载（1/5/15 分钟平均）{_loadavg()}：远大于核数时，"
+        "机器上有别的进程在抢 CPU，数字会偏慢。\n"
+        f"共用时 {time.perf_counter() - start:.0f} 秒。✓/✗：是否达到目标"
+        f"（每个模型：第一步 <= {FIRST_STEP_TARGET_S:.0f} 秒；"
+        f"稳态 tinygrad/PyTorch 之比 <= {RATIO_TARGET:.0f}）。"
+    )
     return 0
 
 

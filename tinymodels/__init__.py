@@ -81,7 +81,7 @@ from tinymodels.train import (
     set_seed,
     train_step,
 )
-from tinymodels.utils import count_parameters, fast_compile
+from tinymodels.utils import count_parameters, fast_compile, kernel_opts
 
 __version__ = "0.2.0"
 
@@ -111,5 +111,5 @@ __all__ = [
     "TrainingDivergedError", "save_checkpoint", "load_checkpoint",
     "read_checkpoint_metadata", "CheckpointError",
     # 工具
-    "count_parameters", "fast_compile",
+    "count_parameters", "fast_compile", "kernel_opts",
 ]  # fmt: skip

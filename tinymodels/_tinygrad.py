@@ -103,6 +103,11 @@ def _light_opts(k):
     return k
 
 
+def light_kernel_opts_enabled() -> bool:
+    """当前是否在用 ``_light_opts``。"""
+    return _heuristic.hand_coded_optimizations is _light_opts
+
+
 def use_light_kernel_opts(enabled: bool = True) -> None:
     """之后编译的 CPU 内核用 ``_light_opts``；``False`` 恢复 tinygrad 默认。
 

@@ -9,7 +9,12 @@ from typing import Iterator
 from tinygrad import Context
 from tinygrad.nn.state import get_parameters
 
-__all__ = ["count_parameters", "fast_compile"]
+from tinymodels._tinygrad import (
+    light_kernel_opts_enabled,
+    use_light_kernel_opts,
+)
+
+__all__ = ["count_parameters", "fast_compile", "kernel_opts"]
 
 
 def count_parameters(model) -> int:
@@ -32,3 +37,24 @@ def fast_compile(enabled: bool = True) -> Iterator[None]:
         return
     with Context(NOOPT=1):
         yield
+
+
+@contextlib.contextmanager
+def kernel_opts(kind: str) -> Iterator[None]:
+    """在这里面编译的 CPU 内核用哪套优化：light、tinygrad 或 none。
+
+    ``import tinymodels`` 之后默认是 ``"light"``：编译快，运行稍慢。
+    ``"tinygrad"`` 是 tinygrad 自己的默认启发式；``"none"`` 同
+    ``fast_compile()``。
+    """
+    if kind not in ("light", "tinygrad", "none"):
+        raise ValueError(
+            f"kernel_opts: kind={kind!r} 应为 light、tinygrad 或 none"
+        )
+    before = light_kernel_opts_enabled()
+    use_light_kernel_opts(kind == "light")
+    try:
+        with Context(NOOPT=int(kind == "none")):
+            yield
+    finally:
+        use_light_kernel_opts(before)

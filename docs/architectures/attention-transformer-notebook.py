@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -25,21 +21,36 @@ from tinygrad import Tensor
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import TransformerEncoder, evaluate, fast_compile, fit, reversal_task, set_seed
+from tinymodels import (
+    TransformerEncoder,
+    evaluate,
+    fit,
+    reversal_task,
+    set_seed,
+)
 
 T, VOCAB = 8, 10
 X_train, Y_train = reversal_task(2048, seq_len=T, vocab=VOCAB, seed=0)
 X_test, Y_test = reversal_task(512, seq_len=T, vocab=VOCAB, seed=1)
 
 set_seed(0)
-model = TransformerEncoder(VOCAB, VOCAB, d_model=32, num_heads=4, num_layers=1, d_ff=64, max_len=T)
-with fast_compile():
-    fit(model, (X_train, Y_train), optimizer=Adam(get_parameters(model), lr=1e-2), epochs=3, batch_size=64)
-    acc = evaluate(model, (X_test, Y_test), batch_size=64)["accuracy"]
-    # return_attention=True 时模型还返回每一层的注意力权重，形状 (B, 头数, T, T)
-    _, attention = model(Tensor(X_test[:1].astype(np.int32)), return_attention=True)
-weights = attention[0].numpy()[0]                # 唯一一层、第一条序列：(4, T, T)
-mean = weights.mean(0)                           # 4 个头的平均
+model = TransformerEncoder(
+    VOCAB, VOCAB, d_model=32, num_heads=4, num_layers=1, d_ff=64, max_len=T
+)
+fit(
+    model,
+    (X_train, Y_train),
+    optimizer=Adam(get_parameters(model), lr=1e-2),
+    epochs=3,
+    batch_size=64,
+)
+acc = evaluate(model, (X_test, Y_test), batch_size=64)["accuracy"]
+# return_attention=True 时模型还返回每一层的注意力权重，形状 (B, 头数, T, T)
+_, attention = model(
+    Tensor(X_test[:1].astype(np.int32)), return_attention=True
+)
+weights = attention[0].numpy()[0]  # 唯一一层、第一条序列：(4, T, T)
+mean = weights.mean(0)  # 4 个头的平均
 print(f"测试集逐位准确率：{acc:.1%}")
 print("输入序列：", X_test[0])
 
@@ -61,7 +72,8 @@ fig.colorbar(im, ax=axes, shrink=0.8, label="attention weight")
 plt.show()
 
 # 断言：模型学会了任务；每行权重之和为 1（softmax 的定义）；
-# 头平均后，每一行的最大值恰好落在反对角线 j = T−1−i 上，并且反对角线附近（|j − (T−1−i)| ≤ 1）占了大部分权重。
+# 头平均后，每一行的最大值恰好落在反对角线 j = T−1−i 上，
+# 并且反对角线附近（|j − (T−1−i)| ≤ 1）占了大部分权重。
 anti = np.arange(T)[::-1]
 near = np.abs(np.arange(T)[None, :] - anti[:, None]) <= 1
 assert acc >= 0.95

@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -25,8 +21,19 @@ import numpy as np
 from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
-from tinymodels import (GAN, Autoencoder, bce_with_logits, evaluate, fast_compile, fit, gaussian_mixture,
-                        load_digits, mixture_centers, mse_loss, set_seed)
+
+from tinymodels import (
+    GAN,
+    Autoencoder,
+    bce_with_logits,
+    evaluate,
+    fit,
+    gaussian_mixture,
+    load_digits,
+    mixture_centers,
+    mse_loss,
+    set_seed,
+)
 
 # %% [markdown]
 # ## 自编码器的重建
@@ -38,10 +45,15 @@ X_train, _ = load_digits("train", flatten=True)
 X_test, y_test = load_digits("test", flatten=True)
 set_seed(0)
 ae = Autoencoder(input_dim=64, hidden_dims=(32,), latent_dim=8)
-with fast_compile():
-    fit(ae, (X_train, X_train), loss_fn=mse_loss, epochs=20, batch_size=128,
-        optimizer=Adam(get_parameters(ae), lr=1e-2))
-    test_mse = evaluate(ae, (X_test, X_test), loss_fn=mse_loss)["loss"]
+fit(
+    ae,
+    (X_train, X_train),
+    loss_fn=mse_loss,
+    epochs=20,
+    batch_size=128,
+    optimizer=Adam(get_parameters(ae), lr=1e-2),
+)
+test_mse = evaluate(ae, (X_test, X_test), loss_fn=mse_loss)["loss"]
 baseline_mse = float(((X_test - X_train.mean(axis=0)) ** 2).mean())
 print(f"测试集 MSE：自编码器 {test_mse:.4f}，平均图像基线 {baseline_mse:.4f}")
 assert test_mse < 0.025 and test_mse < baseline_mse / 2
@@ -53,7 +65,9 @@ recon = ae(Tensor(originals)).numpy()
 
 fig, axes = plt.subplots(2, 10, figsize=(10, 2.3))
 for d in range(10):
-    axes[0, d].imshow(originals[d].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+    axes[0, d].imshow(
+        originals[d].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1
+    )
     axes[1, d].imshow(recon[d].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
     axes[0, d].axis("off")
     axes[1, d].axis("off")
@@ -72,6 +86,7 @@ plt.show()
 # 下图只画公式：在 $p_g$ 占优的地方 $D^*$ 低，在 $p_{\mathrm{data}}$ 占优的地方 $D^*$ 高。
 # $p_g$ 的方差更小、尾巴更薄，所以离开中间区域后，$D^*$ 在左右两侧都回升到 1 附近。
 
+
 # %%
 def normal_pdf(x, mu, sd):
     return np.exp(-0.5 * ((x - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi))
@@ -81,9 +96,18 @@ x = np.linspace(-3, 4, 400)
 p_data, p_g = normal_pdf(x, 0.0, 1.0), normal_pdf(x, 1.5, 0.6)
 d_star = p_data / (p_data + p_g)
 assert np.all((d_star > 0) & (d_star < 1))
-at = lambda v: d_star[np.abs(x - v).argmin()]
-assert at(1.5) < 0.5 < at(0.0)  # p_g 的中心处 D* < 1/2，p_data 的中心处 D* > 1/2
-assert at(-3.0) > 0.99 and at(4.0) > 0.5  # p_g 的尾巴更薄，离开中间区域后 D* 在两侧都回升
+
+
+def at(v):
+    return d_star[np.abs(x - v).argmin()]
+
+
+assert (
+    at(1.5) < 0.5 < at(0.0)
+)  # p_g 的中心处 D* < 1/2，p_data 的中心处 D* > 1/2
+assert (
+    at(-3.0) > 0.99 and at(4.0) > 0.5
+)  # p_g 的尾巴更薄，离开中间区域后 D* 在两侧都回升
 
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(x, p_data, label="p_data = N(0, 1)")
@@ -108,7 +132,10 @@ gan = GAN(latent_dim=2, data_dim=2, hidden=(128,))
 G, D = gan.generator, gan.discriminator
 d_opt = Adam(get_parameters(D), lr=2e-3, b1=0.5)
 g_opt = Adam(get_parameters(G), lr=2e-3, b1=0.5)
-ones, zeros = Tensor.ones(B, 1).contiguous().realize(), Tensor.zeros(B, 1).contiguous().realize()
+ones, zeros = (
+    Tensor.ones(B, 1).contiguous().realize(),
+    Tensor.zeros(B, 1).contiguous().realize(),
+)
 
 
 @TinyJit
@@ -116,7 +143,9 @@ def train_step():
     real = data[Tensor.randint(B, high=N)]
     fake = G(Tensor.randn(B, 2))
     d_opt.zero_grad()
-    d_loss = bce_with_logits(D(real), ones) + bce_with_logits(D(fake.detach()), zeros)
+    d_loss = bce_with_logits(D(real), ones) + bce_with_logits(
+        D(fake.detach()), zeros
+    )
     d_loss.backward()
     Tensor.realize(d_loss, *d_opt.schedule_step())
     g_opt.zero_grad()
@@ -127,7 +156,7 @@ def train_step():
 
 
 snapshots = {}
-with Context(TRAINING=1), fast_compile():
+with Context(TRAINING=1):
     for step in range(1, 1501):
         train_step()
         if step % 500 == 0:
@@ -146,7 +175,8 @@ for ax, (step, s) in zip(axes, snapshots.items()):
 fig.tight_layout()
 plt.show()
 
-# 与正文相同的检查：一半以上的样本落在某个模式附近，8 个模式都至少分到公平份额的一半
+# 与正文相同的检查：一半以上的样本落在某个模式附近，
+# 8 个模式都至少分到公平份额的一半
 dist = np.linalg.norm(snapshots[1500][:, None, :] - centers[None], axis=-1)
 near = dist.min(axis=1) < 0.25
 counts = np.bincount(dist.argmin(axis=1)[near], minlength=MODES)

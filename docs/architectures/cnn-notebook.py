@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -25,18 +21,24 @@ from tinygrad import Tensor
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import LeNet, evaluate, fast_compile, fit, load_digits, set_seed
+from tinymodels import LeNet, evaluate, fit, load_digits, set_seed
 
 X_train, y_train = load_digits("train")
 X_test, y_test = load_digits("test")
 set_seed(0)
 model = LeNet()  # 默认 channels=(6, 16)、3x3 卷积、输入 1x8x8
 opt = Adam(get_parameters(model), lr=1e-2)
-with fast_compile():
-    fit(model, (X_train, y_train), optimizer=opt, epochs=8, batch_size=64, seed=0)
-    opt.lr.assign(Tensor([1e-3])).realize()  # 最后几轮把学习率降到十分之一
-    fit(model, (X_train, y_train), optimizer=opt, epochs=4, batch_size=64, seed=100)
-    acc = evaluate(model, (X_test, y_test), batch_size=len(X_test))["accuracy"]
+fit(model, (X_train, y_train), optimizer=opt, epochs=8, batch_size=64, seed=0)
+opt.lr.assign(Tensor([1e-3])).realize()  # 最后几轮把学习率降到十分之一
+fit(
+    model,
+    (X_train, y_train),
+    optimizer=opt,
+    epochs=4,
+    batch_size=64,
+    seed=100,
+)
+acc = evaluate(model, (X_test, y_test), batch_size=len(X_test))["accuracy"]
 print(f"测试准确率 {acc:.3f}")
 assert acc >= 0.97
 
@@ -45,7 +47,7 @@ assert acc >= 0.97
 
 # %%
 idx = int(np.flatnonzero(y_test == 3)[0])
-image = X_test[idx:idx + 1]  # 形状 (1, 1, 8, 8)
+image = X_test[idx : idx + 1]  # 形状 (1, 1, 8, 8)
 maps = [m.numpy() for m in model.features(Tensor(image))]
 pred = int(model(Tensor(image)).numpy().argmax())
 kernels = model.convs[0].weight.numpy()  # (6, 1, 3, 3)
@@ -59,7 +61,12 @@ for ax in axes.flat:
 axes[0, 0].imshow(image[0, 0], cmap="gray_r")
 axes[0, 0].set_title(f"input (pred {pred})", fontsize=8)
 for k in range(6):  # 第一行：第一层的 6 个 3x3 卷积核
-    axes[0, k + 1].imshow(kernels[k, 0], cmap="RdBu_r", vmin=-abs(kernels).max(), vmax=abs(kernels).max())
+    axes[0, k + 1].imshow(
+        kernels[k, 0],
+        cmap="RdBu_r",
+        vmin=-abs(kernels).max(),
+        vmax=abs(kernels).max(),
+    )
     axes[0, k + 1].set_title(f"kernel {k}", fontsize=8)
 for k in range(6):  # 第二行：第一阶段的 6 张 8x8 特征图
     axes[1, k].imshow(maps[0][0, k], cmap="viridis")

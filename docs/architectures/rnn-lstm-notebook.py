@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -26,7 +22,14 @@ from tinygrad import Tensor
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import SequenceClassifier, adding_problem, evaluate, fast_compile, fit, mse_loss, set_seed
+from tinymodels import (
+    SequenceClassifier,
+    adding_problem,
+    evaluate,
+    fit,
+    mse_loss,
+    set_seed,
+)
 
 T, H, EPOCHS = 8, 32, 5
 X_train, y_train = adding_problem(2048, seq_len=T, seed=0)
@@ -36,13 +39,26 @@ baseline = float(np.mean((y_test - 1.0) ** 2))
 curves, step_losses = {}, {}
 for cell in ("rnn", "lstm"):
     set_seed(0)
-    model = SequenceClassifier(input_size=2, hidden_size=H, num_outputs=1, cell=cell)
-    model.head.bias.assign(Tensor([1.0])).realize()  # 输出层偏置 = 目标均值：起点就是基线
-    with fast_compile():  # 跳过内核优化：小模型编译快得多
-        # fit 每轮结束时用 256 一批评估验证集；训练前先用同样的批大小评估一次，作为第 0 轮
-        start = evaluate(model, (X_test, y_test), loss_fn=mse_loss, batch_size=256)["loss"]
-        history = fit(model, (X_train, y_train), loss_fn=mse_loss, optimizer=Adam(get_parameters(model), lr=0.02),
-                      epochs=EPOCHS, batch_size=64, val_data=(X_test, y_test))
+    model = SequenceClassifier(
+        input_size=2, hidden_size=H, num_outputs=1, cell=cell
+    )
+    model.head.bias.assign(
+        Tensor([1.0])
+    ).realize()  # 输出层偏置 = 目标均值：起点就是基线
+    # fit 每轮结束时用 256 一批评估验证集；训练前先用同样的批大小评估一次，
+    # 作为第 0 轮
+    start = evaluate(
+        model, (X_test, y_test), loss_fn=mse_loss, batch_size=256
+    )["loss"]
+    history = fit(
+        model,
+        (X_train, y_train),
+        loss_fn=mse_loss,
+        optimizer=Adam(get_parameters(model), lr=0.02),
+        epochs=EPOCHS,
+        batch_size=64,
+        val_data=(X_test, y_test),
+    )
     curves[cell] = [start] + history["val_loss"]
     step_losses[cell] = np.asarray(history.step_losses)
     print(f"{cell.upper():>4}: 每轮测试 MSE {np.round(curves[cell], 4)}")
@@ -57,11 +73,29 @@ for cell in ("rnn", "lstm"):
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
 window = 8
 for cell, color in (("rnn", "tab:orange"), ("lstm", "tab:blue")):
-    ax1.semilogy(np.arange(EPOCHS + 1), curves[cell], "o-", color=color, label=cell.upper())
-    smooth = np.convolve(step_losses[cell], np.ones(window) / window, mode="valid")
-    ax2.semilogy(np.arange(window, len(step_losses[cell]) + 1), smooth, color=color, label=cell.upper())
+    ax1.semilogy(
+        np.arange(EPOCHS + 1),
+        curves[cell],
+        "o-",
+        color=color,
+        label=cell.upper(),
+    )
+    smooth = np.convolve(
+        step_losses[cell], np.ones(window) / window, mode="valid"
+    )
+    ax2.semilogy(
+        np.arange(window, len(step_losses[cell]) + 1),
+        smooth,
+        color=color,
+        label=cell.upper(),
+    )
 for ax in (ax1, ax2):
-    ax.axhline(baseline, color="gray", linestyle="--", label="baseline: always predict 1")
+    ax.axhline(
+        baseline,
+        color="gray",
+        linestyle="--",
+        label="baseline: always predict 1",
+    )
     ax.set_ylabel("MSE (log scale)")
     ax.legend()
 ax1.set_xlabel("epoch")
@@ -71,7 +105,8 @@ ax2.set_title("training MSE (moving average)")
 fig.tight_layout()
 plt.show()
 
-# 断言：起点都在基线附近；LSTM 最后不到基线的 1/20，RNN 的误差至少是 LSTM 的 10 倍。
+# 断言：起点都在基线附近；LSTM 最后不到基线的 1/20，
+# RNN 的误差至少是 LSTM 的 10 倍。
 for cell in ("rnn", "lstm"):
     assert abs(curves[cell][0] - baseline) < 0.05 * baseline
 assert curves["lstm"][-1] < baseline / 20

@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -30,7 +26,9 @@ x, y = Tensor(x_np), Tensor(y_np)
 
 
 w, b = Tensor([0.0]).contiguous(), Tensor([0.0]).contiguous()
-eta_t = Tensor([0.0]).contiguous()  # 学习率也放进张量，三种学习率共用一份编译好的内核
+eta_t = Tensor(
+    [0.0]
+).contiguous()  # 学习率也放进张量，三种学习率共用一份编译好的内核
 
 
 @TinyJit

@@ -2,19 +2,16 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
 # # 笔记本：训练曲线与过拟合
 #
 # 这个笔记本配合[训练基础](training.md)一文：故意让一个“大”的多层感知机只看 60 张手写数字，
-# 画出训练损失和验证损失随训练轮数的变化，看过拟合是什么样子；再加上 L2 正则（权重衰减），比较两条验证曲线。
+# 画出训练损失和验证损失随训练轮数的变化，看过拟合是什么样子；再加上 L2 正则，比较两条验证曲线。
+# 这里的 L2 正则是把惩罚项直接加进损失；用 Adam 时它与权重衰减并不等价（见训练基础）。
 #
 # 模型有 $64 \times 128 + 128 + 128 \times 128 + 128 + 128 \times 10 + 10 = 26122$ 个参数，远多于 60 个训练样本。
 # 每一轮都用全部 60 个样本算一次梯度（全批量），用 Adam 更新；正则化版本的损失是
@@ -27,7 +24,13 @@ from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import MLP, count_parameters, cross_entropy, load_digits
+from tinymodels import (
+    MLP,
+    count_parameters,
+    cross_entropy,
+    load_digits,
+    set_seed,
+)
 
 X, y = load_digits("train", flatten=True)
 rng = np.random.default_rng(0)
@@ -40,25 +43,32 @@ EPOCHS = 150
 
 def train(lam: float) -> dict[str, np.ndarray]:
     """从同一个初始化出发训练 EPOCHS 轮，返回每轮的训练损失、验证损失和验证准确率。"""
-    Tensor.manual_seed(0)
+    set_seed(0)
     model = MLP([64, 128, 128, 10])
     assert count_parameters(model) == 26122
     opt = Adam(get_parameters(model), lr=3e-3)
-    # λ 放在张量里而不是写成 Python 常数：两次训练的计算图完全相同，第二次不必重新编译内核
+    # λ 放在张量里而不是写成 Python 常数：两次训练的计算图完全相同，
+    # 第二次不必重新编译内核
     lam_t = Tensor([lam])
 
     @TinyJit
     def step() -> Tensor:
         opt.zero_grad()
         data_loss = cross_entropy(model(X_tr), y_tr)
-        l2 = sum((layer.weight**2).sum() for layer in model.layers)  # 只惩罚权重，不惩罚偏置
+        l2 = sum(
+            (layer.weight**2).sum() for layer in model.layers
+        )  # 只惩罚权重，不惩罚偏置
         (data_loss + 0.5 * lam_t * l2).sum().backward()
-        return data_loss.realize(*opt.schedule_step())  # 记录的是不含正则项的训练损失
+        return data_loss.realize(
+            *opt.schedule_step()
+        )  # 记录的是不含正则项的训练损失
 
     @TinyJit
     def validate() -> tuple[Tensor, Tensor]:
         logits = model(X_va)
-        return cross_entropy(logits, y_va).realize(), (logits.argmax(-1) == y_va).mean().realize()
+        return cross_entropy(logits, y_va).realize(), (
+            logits.argmax(-1) == y_va
+        ).mean().realize()
 
     curves = {"train": [], "val": [], "val_acc": []}
     for _ in range(EPOCHS):
@@ -81,12 +91,17 @@ l2 = train(0.01)
 # %%
 best = int(plain["val"].argmin())
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-for ax, curves, title in ((axes[0], plain, "no regularization"), (axes[1], l2, "L2 weight decay, lambda = 0.01")):
+for ax, curves, title in (
+    (axes[0], plain, "no regularization"),
+    (axes[1], l2, "L2 penalty, lambda = 0.01"),
+):
     ax.plot(np.arange(1, EPOCHS + 1), curves["train"], label="train loss")
     ax.plot(np.arange(1, EPOCHS + 1), curves["val"], label="validation loss")
     ax.set_title(title)
     ax.set_xlabel("epoch")
-axes[0].axvline(best + 1, color="gray", linestyle="--", label="early stopping")
+axes[0].axvline(
+    best + 1, color="gray", linestyle="--", label="early stopping"
+)
 axes[0].set_ylabel("cross-entropy loss")
 axes[0].set_ylim(0, 2.5)
 for ax in axes:
@@ -94,11 +109,20 @@ for ax in axes:
 fig.tight_layout()
 plt.show()
 
-print(f"无正则：最低验证损失 {plain['val'].min():.3f}（第 {best + 1} 轮），最后 {plain['val'][-1]:.3f}")
-print(f"L2 正则：最低验证损失 {l2['val'].min():.3f}，最后 {l2['val'][-1]:.3f}")
-print(f"最后的验证准确率：无正则 {plain['val_acc'][-1]:.3f}，L2 正则 {l2['val_acc'][-1]:.3f}")
+print(
+    f"无正则：最低验证损失 {plain['val'].min():.3f}（第 {best + 1} 轮），"
+    f"最后 {plain['val'][-1]:.3f}"
+)
+print(
+    f"L2 正则：最低验证损失 {l2['val'].min():.3f}，最后 {l2['val'][-1]:.3f}"
+)
+print(
+    f"最后的验证准确率：无正则 {plain['val_acc'][-1]:.3f}，L2 正则 "
+    f"{l2['val_acc'][-1]:.3f}"
+)
 
-# 断言过拟合的三个特征：训练损失几乎为 0；验证损失在前半程触底，之后回升了 30% 以上
+# 断言过拟合的三个特征：训练损失几乎为 0；验证损失在前半程触底，
+# 之后回升了 30% 以上
 assert plain["train"][-1] < 0.01
 assert best < EPOCHS // 2
 assert plain["val"][-1] > 1.3 * plain["val"].min()

@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -24,14 +20,20 @@ import numpy as np
 from tinygrad import Tensor
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
-from tinymodels import MLP, evaluate, fast_compile, fit, load_digits, set_seed
+
+from tinymodels import MLP, evaluate, fit, load_digits, set_seed
 
 X_train, y_train = load_digits("train", flatten=True)
 X_test, y_test = load_digits("test", flatten=True)
 set_seed(0)
 model = MLP([64, 128, 10])
-with fast_compile():
-    fit(model, (X_train, y_train), epochs=15, batch_size=128, optimizer=Adam(get_parameters(model), lr=5e-3))
+fit(
+    model,
+    (X_train, y_train),
+    epochs=15,
+    batch_size=128,
+    optimizer=Adam(get_parameters(model), lr=5e-3),
+)
 dense = [layer.weight.numpy() for layer in model.layers]
 dense_bias = [layer.bias.numpy() for layer in model.layers]
 
@@ -39,7 +41,9 @@ dense_bias = [layer.bias.numpy() for layer in model.layers]
 def magnitude_prune(w, sparsity):
     """把 w 中绝对值最小的 sparsity 比例的元素置零。"""
     pruned = w.copy().reshape(-1)
-    pruned[np.argsort(np.abs(w), axis=None)[: int(round(sparsity * w.size))]] = 0.0
+    pruned[
+        np.argsort(np.abs(w), axis=None)[: int(round(sparsity * w.size))]
+    ] = 0.0
     return pruned.reshape(w.shape)
 
 
@@ -62,7 +66,10 @@ def load_pruned(sparsity):
     for layer, w, b in zip(model.layers, dense, dense_bias):
         layer.weight.assign(Tensor(magnitude_prune(w, sparsity))).realize()
         layer.bias.assign(Tensor(b)).realize()
-    return [Tensor((layer.weight.numpy() != 0).astype(np.float32)) for layer in model.layers]
+    return [
+        Tensor((layer.weight.numpy() != 0).astype(np.float32))
+        for layer in model.layers
+    ]
 
 
 # %% [markdown]
@@ -74,23 +81,35 @@ def load_pruned(sparsity):
 sparsities = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99]
 one_shot, retrained = [], []
 params = [p for layer in model.layers for p in (layer.weight, layer.bias)]
-with fast_compile():
-    for s in sparsities:
-        masks = load_pruned(s)
-        one_shot.append(evaluate(model, (X_test, y_test))["accuracy"])
-        if s == 0.0:
-            retrained.append(one_shot[-1])
-            continue
-        fit(MaskedMLP(model, masks), (X_train, y_train), epochs=10, batch_size=128, optimizer=Adam(params, lr=5e-3))
-        for layer, mask in zip(model.layers, masks):
-            layer.weight.assign(layer.weight * mask).realize()
-        retrained.append(evaluate(model, (X_test, y_test))["accuracy"])
+for s in sparsities:
+    masks = load_pruned(s)
+    one_shot.append(evaluate(model, (X_test, y_test))["accuracy"])
+    if s == 0.0:
+        retrained.append(one_shot[-1])
+        continue
+    fit(
+        MaskedMLP(model, masks),
+        (X_train, y_train),
+        epochs=10,
+        batch_size=128,
+        optimizer=Adam(params, lr=5e-3),
+    )
+    for layer, mask in zip(model.layers, masks):
+        layer.weight.assign(layer.weight * mask).realize()
+    retrained.append(evaluate(model, (X_test, y_test))["accuracy"])
 for s, a, b in zip(sparsities, one_shot, retrained):
     print(f"稀疏度 {s:4.0%}：一次性剪枝 {a:.3f}，再训练后 {b:.3f}")
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot([100 * s for s in sparsities], one_shot, "o-", label="one-shot pruning")
-ax.plot([100 * s for s in sparsities], retrained, "s-", label="pruning + retraining (10 epochs)")
+ax.plot(
+    [100 * s for s in sparsities], one_shot, "o-", label="one-shot pruning"
+)
+ax.plot(
+    [100 * s for s in sparsities],
+    retrained,
+    "s-",
+    label="pruning + retraining (10 epochs)",
+)
 ax.axhline(0.1, color="gray", linestyle=":", label="chance (10 classes)")
 ax.set_xlabel("sparsity (% of weights set to zero)")
 ax.set_ylabel("test accuracy")
@@ -101,10 +120,12 @@ plt.show()
 
 acc = dict(zip(sparsities, one_shot))
 acc_re = dict(zip(sparsities, retrained))
-assert acc[0.5] > acc[0.0] - 0.02              # 一次性剪掉一半，几乎不掉
-assert acc_re[0.8] > acc[0.0] - 0.02           # 再训练后，剪掉八成也几乎不掉
-assert acc_re[0.9] > acc[0.9] + 0.3            # 再训练把 90% 稀疏度下的准确率大幅拉回
-assert acc[0.99] < 0.3 and acc_re[0.99] < acc[0.0] - 0.2  # 只剩 1% 的权重，怎么训练都不够
+assert acc[0.5] > acc[0.0] - 0.02  # 一次性剪掉一半，几乎不掉
+assert acc_re[0.8] > acc[0.0] - 0.02  # 再训练后，剪掉八成也几乎不掉
+assert acc_re[0.9] > acc[0.9] + 0.3  # 再训练把 90% 稀疏度下的准确率大幅拉回
+assert (
+    acc[0.99] < 0.3 and acc_re[0.99] < acc[0.0] - 0.2
+)  # 只剩 1% 的权重，怎么训练都不够
 
 # %% [markdown]
 # 两条曲线的差别说明了 Han 等强调的一点：剪枝之后要再训练，让剩下的权重补偿被剪掉的部分。

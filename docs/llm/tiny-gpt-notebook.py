@@ -2,12 +2,8 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
+#       extension: .py       format_name: percent   kernelspec:
+#     display_name: Python 3     language: python     name: python3
 # ---
 
 # %% [markdown]
@@ -27,7 +23,14 @@ from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import CharTokenizer, TinyGPT, cross_entropy, fast_compile, load_corpus, next_token_windows, set_seed
+from tinymodels import (
+    CharTokenizer,
+    TinyGPT,
+    cross_entropy,
+    load_corpus,
+    next_token_windows,
+    set_seed,
+)
 
 BLOCK, BATCH, STEPS = 16, 16, 60
 text = load_corpus()[:15000]
@@ -62,18 +65,23 @@ def val_loss() -> Tensor:
 
 rng = np.random.default_rng(0)
 train_curve, val_steps, val_curve = [], [], []
-with fast_compile():
-    for step in range(STEPS + 1):
-        if step % 10 == 0:  # 每 10 步评估一次验证损失
-            val_steps.append(step)
-            val_curve.append(val_loss().item())
-        if step == STEPS:
-            break
-        i = rng.integers(0, len(X_train), BATCH)
-        with Context(TRAINING=1):
-            loss = train_step(Tensor(X_train[i].astype(np.int32)), Tensor(Y_train[i].astype(np.int32)))
-        train_curve.append(loss.item())
-print(f"V = {V}，ln V = {math.log(V):.2f}，一元模型 {unigram:.2f}，验证损失 {[round(v, 2) for v in val_curve]}")
+for step in range(STEPS + 1):
+    if step % 10 == 0:  # 每 10 步评估一次验证损失
+        val_steps.append(step)
+        val_curve.append(val_loss().item())
+    if step == STEPS:
+        break
+    i = rng.integers(0, len(X_train), BATCH)
+    with Context(TRAINING=1):
+        loss = train_step(
+            Tensor(X_train[i].astype(np.int32)),
+            Tensor(Y_train[i].astype(np.int32)),
+        )
+    train_curve.append(loss.item())
+print(
+    f"V = {V}，ln V = {math.log(V):.2f}，一元模型 {unigram:.2f}，验证损失 "
+    f"{[round(v, 2) for v in val_curve]}"
+)
 
 # %% [markdown]
 # 训练开始时损失比 $\ln V$ 略高：随机初始化的输出层让各个字的 logits 有些随机起伏，概率不完全均匀。
@@ -83,17 +91,25 @@ print(f"V = {V}，ln V = {math.log(V):.2f}，一元模型 {unigram:.2f}，验证
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
-ax.plot(range(1, STEPS + 1), train_curve, alpha=0.5, label="train loss (one batch)")
+ax.plot(
+    range(1, STEPS + 1),
+    train_curve,
+    alpha=0.5,
+    label="train loss (one batch)",
+)
 ax.plot(val_steps, val_curve, "o-", label="validation loss")
 ax.axhline(math.log(V), color="gray", ls="--", label="uniform guess: ln V")
-ax.axhline(unigram, color="gray", ls=":", label="unigram (character frequency)")
+ax.axhline(
+    unigram, color="gray", ls=":", label="unigram (character frequency)"
+)
 ax.set_xlabel("training step")
 ax.set_ylabel("cross-entropy (nats per character)")
 ax.legend()
 fig.tight_layout()
 plt.show()
 
-# 断言：初始损失在 ln V 附近；验证损失降到一元模型之下；最后 10 步的训练损失也远低于开头。
+# 断言：初始损失在 ln V 附近；验证损失降到一元模型之下；
+# 最后 10 步的训练损失也远低于开头。
 assert abs(val_curve[0] - math.log(V)) < 0.5
 assert val_curve[-1] < unigram - 0.3 and val_curve[-1] < val_curve[0] - 1.2
 assert np.mean(train_curve[-10:]) < np.mean(train_curve[:10]) - 1.0

@@ -1,5 +1,6 @@
 # 用梯度下降拟合一条直线 y = w·x + b，并断言它真的学会了。
-# 只依赖 tinygrad（tinymodels 的底座）和 NumPy，复制到任何装了 tinymodels 的 Python 里都能运行。
+# 只依赖 tinygrad（tinymodels 的底座）和 NumPy，
+# 复制到任何装了 tinymodels 的 Python 里都能运行。
 import numpy as np
 from tinygrad import Tensor, TinyJit
 
@@ -11,7 +12,8 @@ x_np = rng.uniform(-1.0, 1.0, size=(N,)).astype(np.float32)
 y_np = (2.0 * x_np - 0.5 + 0.05 * rng.standard_normal(N)).astype(np.float32)
 x, y = Tensor(x_np), Tensor(y_np)
 
-# 参数从 0 开始。tinygrad 0.14 中浮点张量默认都可求梯度，不需要 requires_grad。
+# 参数从 0 开始。tinygrad 0.14 中浮点张量默认都可求梯度，
+# 不需要 requires_grad。
 w = Tensor([0.0])
 b = Tensor([0.0])
 eta = 0.5  # 学习率 η

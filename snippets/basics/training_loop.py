@@ -1,5 +1,7 @@
-# 手写一个完整的训练循环：小批量 Adam、每轮在验证集上评估、早停，并把最好的模型存成检查点。
-# 最后把检查点加载进一个新建的模型，断言它的预测与保存时逐位相同、测试准确率不低于 95%。
+# 手写一个完整的训练循环：小批量 Adam、每轮在验证集上评估、早停，
+# 并把最好的模型存成检查点。
+# 最后把检查点加载进一个新建的模型，断言它的预测与保存时逐位相同、
+# 测试准确率不低于 95%。
 import tempfile
 from pathlib import Path
 
@@ -8,7 +10,14 @@ from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
-from tinymodels import MLP, cross_entropy, load_checkpoint, load_digits, save_checkpoint
+from tinymodels import (
+    MLP,
+    cross_entropy,
+    load_checkpoint,
+    load_digits,
+    save_checkpoint,
+    set_seed,
+)
 
 # 1. 数据：随包附带的 8x8 手写数字，展平成 64 维向量，像素已缩放到 [0, 1]。
 X_all, y_all = load_digits("train", flatten=True)  # 1442 张
@@ -18,10 +27,13 @@ X_test, y_test = load_digits("test", flatten=True)  # 355 张，只在最后用�
 rng = np.random.default_rng(0)
 perm = rng.permutation(len(X_all))
 X_val, y_val = X_all[perm[:355]], y_all[perm[:355]]
-X_train, y_train = X_all[perm[355:]], y_all[perm[355:]].astype(np.int32)  # 1087 张
+X_train, y_train = (
+    X_all[perm[355:]],
+    y_all[perm[355:]].astype(np.int32),
+)  # 1087 张
 
 # 2. 模型与优化器
-Tensor.manual_seed(0)  # 固定初始化
+set_seed(0)  # 固定初始化
 model = MLP([64, 64, 10])
 opt = Adam(get_parameters(model), lr=1e-2)
 
@@ -42,7 +54,9 @@ def logits_of(net, X: np.ndarray) -> np.ndarray:
 def loss_and_acc(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     z = logits - logits.max(axis=1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-logp[np.arange(len(y)), y].mean()), float((logits.argmax(1) == y).mean())
+    return float(-logp[np.arange(len(y)), y].mean()), float(
+        (logits.argmax(1) == y).mean()
+    )
 
 
 # 3. 训练循环：每个 epoch 打乱一次顺序，按批更新；结束时在验证集上评估
@@ -52,17 +66,23 @@ best_loss, best_epoch, best_logits = float("inf"), 0, None
 for epoch in range(1, max_epochs + 1):
     order = np.random.default_rng(epoch).permutation(len(X_train))
     with Context(TRAINING=1):  # tinygrad 的训练模式：优化器只在其中工作
-        for start in range(0, len(order) - batch_size + 1, batch_size):  # 丢弃不足一批的尾巴
-            idx = order[start:start + batch_size]
+        for start in range(
+            0, len(order) - batch_size + 1, batch_size
+        ):  # 丢弃不足一批的尾巴
+            idx = order[start : start + batch_size]
             train_step(Tensor(X_train[idx]), Tensor(y_train[idx]))
     val_logits = logits_of(model, X_val)
     val_loss, val_acc = loss_and_acc(val_logits, y_val)
     if val_loss < best_loss:  # 验证损失创新低：保存检查点
         best_loss, best_epoch, best_logits = val_loss, epoch, val_logits
-        save_checkpoint(model, ckpt, metadata={"epoch": epoch, "val_loss": val_loss})
+        save_checkpoint(
+            model, ckpt, metadata={"epoch": epoch, "val_loss": val_loss}
+        )
     elif epoch - best_epoch >= patience:  # 连续 patience 轮没有进步：早停
         break
-print(f"训练了 {epoch} 轮，最好的是第 {best_epoch} 轮，验证损失 {best_loss:.4f}")
+print(
+    f"训练了 {epoch} 轮，最好的是第 {best_epoch} 轮，验证损失 {best_loss:.4f}"
+)
 
 # 4. 把最好的检查点加载进一个全新的模型（它的初始权重与训练好的完全不同）
 fresh = MLP([64, 64, 10])

@@ -201,8 +201,8 @@ def train_gan(
         )
 
     def g_loss_fn(z: Tensor) -> Tensor:
-        # backward 也会给 D 的参数算出（不实现的）梯度；d_step 开头的
-        # zero_grad 丢掉它们
+        # backward 也会给 D 的参数算出（不实现的）梯度；
+        # d_step 开头的 zero_grad 丢掉它们
         return bce_with_logits(D(G(z)), ones)
 
     d_step, g_step = (

@@ -199,8 +199,8 @@ class TinyGPT:
         return logits[:, L - 1].astype(np.float64)
 
 
-# 每个模型、每个批大小一个 TinyJit。参数张量被整体换掉（例如载入检查点）时
-# JIT 录下的旧缓冲区就失效了，所以按参数的 UOp 识别、失效时重新录。
+# 每个模型、每个批大小一个 TinyJit。参数张量被整体换掉（例如载入检查点）
+# 时 JIT 录下的旧缓冲区就失效了，所以按参数的 UOp 识别、失效时重新录。
 _JITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
