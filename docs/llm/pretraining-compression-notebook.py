@@ -2,8 +2,12 @@
 # jupyter:
 #   jupytext:
 #     text_representation:
-#       extension: .py       format_name: percent   kernelspec:
-#     display_name: Python 3     language: python     name: python3
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
