@@ -41,9 +41,8 @@ fit(
     epochs=5,
     batch_size=64,
 )  # 5 轮 × 32 步 = 160 个训练步
-mse = evaluate(model, (X_test, y_test), loss_fn=mse_loss, batch_size=64)[
-    "loss"
-]
+test = evaluate(model, (X_test, y_test), loss_fn=mse_loss, batch_size=64)
+mse = test["loss"]
 print(f"LSTM：测试 MSE = {mse:.4f}（基线的 {mse / baseline:.1%}）")
 
 # 断言：同样 160 步，LSTM 的误差不到基线的 1/20。

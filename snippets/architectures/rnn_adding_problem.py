@@ -40,9 +40,8 @@ fit(
     epochs=5,
     batch_size=64,
 )  # 5 轮 × 32 步 = 160 个训练步
-mse = evaluate(model, (X_test, y_test), loss_fn=mse_loss, batch_size=64)[
-    "loss"
-]
+test = evaluate(model, (X_test, y_test), loss_fn=mse_loss, batch_size=64)
+mse = test["loss"]
 print(f"RNN：测试 MSE = {mse:.4f}（基线的 {mse / baseline:.0%}）")
 
 # 断言：基线约为 1/6；160 步之后，普通 RNN 只比基线好一点（误差仍在基线的一半

@@ -53,9 +53,8 @@ history = fit(
     batch_size=BATCH,
     metrics=(),
 )
-val_loss = evaluate(model, (X_val, Y_val), batch_size=BATCH, metrics=())[
-    "loss"
-]
+val = evaluate(model, (X_val, Y_val), batch_size=BATCH, metrics=())
+val_loss = val["loss"]
 print(
     f"训练 {len(history.step_losses)} 步：验证损失 {val_loss:.3f}，困惑度 "
     f"{math.exp(val_loss):.1f}"

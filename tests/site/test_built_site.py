@@ -1,6 +1,8 @@
-"""构建后的站点：严格模式构建、零外部资源、自托管 KaTeX，以及真实 Chromium 中的浏览器测试。
+"""构建后的站点：严格模式构建、零外部资源、自托管 KaTeX，以及真实 Chromium 中
+的浏览器测试。
 
-整个模块共用一次构建（模块级 fixture），并放在同一个 xdist worker 上（--dist loadfile）。
+整个模块共用一次构建（模块级 fixture），并放在同一个 xdist worker 上（--dist
+loadfile）。
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import sys
 import threading
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import urlparse
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.paths import ROOT
+
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
 
@@ -35,49 +38,110 @@ def site_dir(tmp_path_factory) -> Path:
     """严格模式构建整个站点（含执行笔记本）；任何警告或笔记本报错都让它失败。"""
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict"]
     proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [*mkdocs, "--site-dir", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert proc.returncode == 0, f"mkdocs build --strict 失败：\n{proc.stdout}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, (
+        f"mkdocs build --strict 失败：\n{proc.stdout}\n{proc.stderr[-6000:]}"
+    )
     return out
 
 
 def test_build_contains_pages_and_self_hosted_katex(site_dir):
     assert (site_dir / "index.html").is_file()
-    assert (site_dir / "basics" / "gradient-descent-notebook" / "index.html").is_file()
+    assert (
+        site_dir / "basics" / "gradient-descent-notebook" / "index.html"
+    ).is_file()
     lock = json.loads((ROOT / "package-lock.json").read_text())
     version = lock["packages"]["node_modules/katex"]["version"]
-    js = (site_dir / "assets" / "katex" / "katex.min.js").read_text(encoding="utf-8")
+    js = (site_dir / "assets" / "katex" / "katex.min.js").read_text(
+        encoding="utf-8"
+    )
     assert version in js, f"站点里的 KaTeX 不是锁定的 {version}"
     assert any((site_dir / "assets" / "katex" / "fonts").glob("*.woff2"))
 
 
+#: 构建出的页面里不该出现的东西：运行时警告、回溯、构建机器上的路径
+_LEAKS = re.compile(
+    r"Traceback \(most recent call last\)|\w+Warning:|TqdmWarning"
+    r"|/site-packages/|\.venv/|/work/|/root/|/home/\w+/|/tmp/\w"
+)
+
+
+def test_no_warnings_tracebacks_or_local_paths_in_built_pages(site_dir):
+    found = []
+    for page in sorted(site_dir.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        for m in _LEAKS.finditer(text):
+            snippet = text[max(0, m.start() - 40) : m.end() + 40]
+            found.append(f"{page.relative_to(site_dir)}: {snippet!r}")
+    assert not found, "页面里有警告、回溯或本机路径：\n" + "\n".join(found[:20])
+
+
 def test_every_notebook_page_was_executed_and_shows_its_own_figure(site_dir):
-    """构建时执行了每个笔记本：页面里有代码输出的图（matplotlib 生成的 PNG），且没有 traceback。"""
+    """构建时执行了每个笔记本：页面里有代码输出的图（matplotlib 生成的 PNG），
+    且没有 traceback。"""
     for nb in sorted((ROOT / "docs").rglob("*.py")):
         rel = nb.relative_to(ROOT / "docs").with_suffix("")
         page = (site_dir / rel / "index.html").read_text(encoding="utf-8")
-        assert re.search(r'<img[^>]+src="data:image/png;base64,', page), f"{nb.relative_to(ROOT)} 的页面里没有运行生成的图"
-        assert "Traceback (most recent call last)" not in page, f"{nb.relative_to(ROOT)} 的页面里有报错"
-        # nbconvert 内联的约 590 KB 样式被换成了共享的样式表：页面本身要小，样式表要存在
-        sheets = re.findall(r'<link rel="stylesheet" href="([^"]*jupyter-[0-9a-f]{10}\.css)">', page)
-        assert sheets, f"{nb.relative_to(ROOT)} 的页面没有链接共享的 Jupyter 样式表"
+        assert re.search(r'<img[^>]+src="data:image/png;base64,', page), (
+            f"{nb.relative_to(ROOT)} 的页面里没有运行生成的图"
+        )
+        assert "Traceback (most recent call last)" not in page, (
+            f"{nb.relative_to(ROOT)} 的页面里有报错"
+        )
+        # nbconvert 内联的约 590 KB 样式被换成了共享的样式表：页面本身要小，样
+        # 式表要存在
+        sheets = re.findall(
+            r'<link rel="stylesheet" '
+            r'href="([^"]*jupyter-[0-9a-f]{10}\.css)">',
+            page,
+        )
+        assert sheets, (
+            f"{nb.relative_to(ROOT)} 的页面没有链接共享的 Jupyter 样式表"
+        )
         for href in sheets:
-            assert (site_dir / rel / href).resolve().is_file(), f"{nb.relative_to(ROOT)} 链接的 {href} 不存在"
-        assert len(page.encode()) < 300_000, f"{nb.relative_to(ROOT)} 的页面有 {len(page.encode()):,} 字节"
+            assert (site_dir / rel / href).resolve().is_file(), (
+                f"{nb.relative_to(ROOT)} 链接的 {href} 不存在"
+            )
+        assert len(page.encode()) < 300_000, (
+            f"{nb.relative_to(ROOT)} 的页面有 {len(page.encode()):,} 字节"
+        )
 
 
-# ---------------------------------------------------------------- 零外部资源（静态检查）
+# ----------------------------------------------------- 零外部资源（静态检查）
 
 _RESOURCE_ATTRS = {
-    "script": ["src"], "img": ["src", "srcset"], "iframe": ["src"], "source": ["src", "srcset"],
-    "audio": ["src"], "video": ["src", "poster"], "embed": ["src"], "object": ["data"],
-    "track": ["src"], "input": ["src"],
+    "script": ["src"],
+    "img": ["src", "srcset"],
+    "iframe": ["src"],
+    "source": ["src", "srcset"],
+    "audio": ["src"],
+    "video": ["src", "poster"],
+    "embed": ["src"],
+    "object": ["data"],
+    "track": ["src"],
+    "input": ["src"],
 }
 # <link> 中会被浏览器加载的 rel 类型（canonical、alternate 等只是元数据链接）
-_LINK_LOADS = {"stylesheet", "icon", "shortcut", "preload", "prefetch", "modulepreload", "manifest",
-               "apple-touch-icon", "preconnect", "dns-prefetch"}
+_LINK_LOADS = {
+    "stylesheet",
+    "icon",
+    "shortcut",
+    "preload",
+    "prefetch",
+    "modulepreload",
+    "manifest",
+    "apple-touch-icon",
+    "preconnect",
+    "dns-prefetch",
+}
 
 
 class _ResourceCollector(HTMLParser):
@@ -90,13 +154,22 @@ class _ResourceCollector(HTMLParser):
         for name in _RESOURCE_ATTRS.get(tag, []):
             if attrs.get(name):
                 for part in attrs[name].split(","):
-                    self.urls.append((f"<{tag} {name}>", part.strip().split(" ")[0]))
+                    self.urls.append(
+                        (f"<{tag} {name}>", part.strip().split(" ")[0])
+                    )
         if tag == "link" and attrs.get("href"):
             rels = set((attrs.get("rel") or "").lower().split())
             if rels & _LINK_LOADS:
-                self.urls.append((f"<link rel={attrs.get('rel')}>", attrs["href"]))
+                self.urls.append(
+                    (f"<link rel={attrs.get('rel')}>", attrs["href"])
+                )
         if attrs.get("style"):
-            self.urls += [("style=", u) for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", attrs["style"])]
+            self.urls += [
+                ("style=", u)
+                for u in re.findall(
+                    r"url\(\s*['\"]?([^'\")]+)", attrs["style"]
+                )
+            ]
 
 
 def _is_external(url: str) -> bool:
@@ -114,22 +187,46 @@ def test_no_external_resources_in_html_and_css(site_dir):
         collector = _ResourceCollector()
         collector.feed(text)
         for style in re.findall(r"<style[^>]*>(.*?)</style>", text, re.S):
-            collector.urls += [("<style>", u) for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", style)]
-            collector.urls += [("<style> @import", u) for u in re.findall(r"@import\s+['\"]([^'\"]+)", style)]
-        bad += [f"{html.relative_to(site_dir)}: {where} {url}" for where, url in collector.urls if _is_external(url)]
+            collector.urls += [
+                ("<style>", u)
+                for u in re.findall(r"url\(\s*['\"]?([^'\")]+)", style)
+            ]
+            collector.urls += [
+                ("<style> @import", u)
+                for u in re.findall(r"@import\s+['\"]([^'\"]+)", style)
+            ]
+        bad += [
+            f"{html.relative_to(site_dir)}: {where} {url}"
+            for where, url in collector.urls
+            if _is_external(url)
+        ]
     for css in site_dir.rglob("*.css"):
         text = css.read_text(encoding="utf-8", errors="replace")
-        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(r"@import\s+['\"]([^'\"]+)", text)
-        bad += [f"{css.relative_to(site_dir)}: url() {u}" for u in urls if _is_external(u)]
-    assert not bad, "站点引用了外部资源：\n" + "\n".join(sorted(set(bad))[:50])
+        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(
+            r"@import\s+['\"]([^'\"]+)", text
+        )
+        bad += [
+            f"{css.relative_to(site_dir)}: url() {u}"
+            for u in urls
+            if _is_external(u)
+        ]
+    assert not bad, "站点引用了外部资源：\n" + "\n".join(
+        sorted(set(bad))[:50]
+    )
 
 
 def test_external_resource_check_catches_a_cdn():
     """自检：静态检查确实能发现 CDN 与 Google Fonts。"""
     c = _ResourceCollector()
-    c.feed('<script src="https://cdn.example.com/x.js"></script><link rel="stylesheet" '
-           'href="//fonts.googleapis.com/css"><link rel="canonical" href="https://example.com/">')
-    assert [u for _, u in c.urls if _is_external(u)] == ["https://cdn.example.com/x.js", "//fonts.googleapis.com/css"]
+    c.feed(
+        '<script src="https://cdn.example.com/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css">'
+        '<link rel="canonical" href="https://example.com/">'
+    )
+    assert [u for _, u in c.urls if _is_external(u)] == [
+        "https://cdn.example.com/x.js",
+        "//fonts.googleapis.com/css",
+    ]
 
 
 # ---------------------------------------------------------------- 浏览器测试
@@ -153,25 +250,38 @@ def server(site_dir):
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"找不到 Chromium：{CHROMIUM}（scripts/test.sh 会用 apt 安装 chromium）")
+        pytest.fail(
+            f"找不到 Chromium：{CHROMIUM}"
+            "（scripts/test.sh 会用 apt 安装 chromium）"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-default-apps", "--disable-extensions"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--disable-extensions",
+            ],
         )
         yield b
         b.close()
 
 
 _SETTLED_JS = """() => {
-  const math = document.querySelectorAll('.arithmatex').length;
-  const done = document.querySelectorAll('.arithmatex .katex, .katex-error-source').length;
-  const code = Array.from(document.querySelectorAll('.md-content pre > code')).filter(e => !e.closest('.doc')).length;
-  const copy = Array.from(document.querySelectorAll('.md-content pre .md-code__button')).filter(e => !e.closest('.doc')).length;
+  const all = (s) => Array.from(document.querySelectorAll(s));
+  const article = (s) => all(s).filter((e) => !e.closest('.doc')).length;
+  const math = all('.arithmatex').length;
+  const done = all('.arithmatex .katex, .katex-error-source').length;
+  const code = article('.md-content pre > code');
+  const copy = article('.md-content pre .md-code__button');
   return done >= math && copy >= code;
 }"""
 
@@ -200,49 +310,81 @@ def _pages(site_dir: Path) -> list[str]:
 
 @pytest.mark.browser
 def test_every_page_in_chromium(site_dir, server, browser):
-    """每个页面：无控制台错误、无 KaTeX 错误、无非本地请求；公式都渲染了；代码块都有复制按钮。"""
+    """每个页面：无控制台错误、无 KaTeX 错误、无非本地请求；公式都渲染了；代码
+    块都有复制按钮。"""
     problems: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="zh-CN"
+    )
     for rel in _pages(site_dir):
         page = context.new_page()
         external: list[str] = []
         errors: list[str] = []
 
         page.route("**/*", _router(server, external))
-        page.on("console", lambda msg, errors=errors: msg.type == "error" and errors.append(msg.text))
-        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg, errors=errors: (
+                msg.type == "error" and errors.append(msg.text)
+            ),
+        )
+        page.on(
+            "pageerror", lambda exc, errors=errors: errors.append(str(exc))
+        )
         page.goto(server + rel, wait_until="networkidle")
-        # Material 与 KaTeX 的初始化在 load 之后异步进行；机器繁忙时要多等一会儿（最多 20 秒）。
+        # Material 与 KaTeX 的初始化在 load 之后异步进行；机器繁忙时要多等一会
+        # 儿（最多 20 秒）。
         try:
             page.wait_for_function(_SETTLED_JS, timeout=20000)
         except Exception:  # noqa: BLE001 - 超时后照常统计，下面的断言会说明缺了什么
             pass
         stats = page.evaluate(
-            """() => ({
-              math: document.querySelectorAll('.arithmatex').length,
-              rendered: document.querySelectorAll('.arithmatex .katex').length,
-              katexErrors: document.querySelectorAll('.katex-error, .katex-error-source').length,
-              notebookMathLeft: Array.from(document.querySelectorAll('.jp-RenderedMarkdown'))
-                  .filter(el => /\\$[^$\\s][^$]*\\$/.test(el.innerText)).length,
-              // API 参考页（mkdocstrings 的 .doc 块）里的签名和文档字符串示例不是文章代码块，不要求复制按钮
-              code: Array.from(document.querySelectorAll('.md-content pre > code')).filter(e => !e.closest('.doc')).length,
-              copy: Array.from(document.querySelectorAll('.md-content pre .md-code__button[data-md-type="copy"]')).filter(e => !e.closest('.doc')).length,
-            })"""
+            """() => {
+              const all = (s) => Array.from(document.querySelectorAll(s));
+              // API 参考页（mkdocstrings 的 .doc 块）里的签名和文档字符串
+              // 示例不是文章代码块，不要求复制按钮
+              const article = (s) =>
+                all(s).filter((e) => !e.closest('.doc')).length;
+              const copy = '.md-content pre .md-code__button';
+              return {
+                math: all('.arithmatex').length,
+                rendered: all('.arithmatex .katex').length,
+                katexErrors:
+                  all('.katex-error, .katex-error-source').length,
+                notebookMathLeft: all('.jp-RenderedMarkdown').filter(
+                  (el) => /\\$[^$\\s][^$]*\\$/.test(el.innerText)
+                ).length,
+                code: article('.md-content pre > code'),
+                copy: article(copy + '[data-md-type="copy"]'),
+              };
+            }"""
         )
         where = rel or "index"
         problems += [f"{where}: 控制台错误：{e}" for e in errors]
         problems += [f"{where}: 请求了外部资源：{u}" for u in external]
         if stats["rendered"] != stats["math"]:
-            problems.append(f"{where}: {stats['math']} 个公式中只有 {stats['rendered']} 个被 KaTeX 渲染")
+            problems.append(
+                f"{where}: {stats['math']} 个公式中"
+                f"只有 {stats['rendered']} 个被 KaTeX 渲染"
+            )
         if stats["katexErrors"]:
             problems.append(f"{where}: {stats['katexErrors']} 个 KaTeX 错误")
         if stats["notebookMathLeft"]:
-            problems.append(f"{where}: 笔记本里有 {stats['notebookMathLeft']} 个单元格的公式未渲染")
+            problems.append(
+                f"{where}: 笔记本里有 {stats['notebookMathLeft']} 个"
+                "单元格的公式未渲染"
+            )
         if stats["copy"] < stats["code"]:
-            problems.append(f"{where}: {stats['code']} 个代码块只有 {stats['copy']} 个复制按钮")
+            problems.append(
+                f"{where}: {stats['code']} 个代码块"
+                f"只有 {stats['copy']} 个复制按钮"
+            )
         if rel == "basics/gradient-descent/":
-            page.screenshot(path=str(ARTIFACTS / "screenshot-gradient-descent.png"), full_page=False)
+            page.screenshot(
+                path=str(ARTIFACTS / "screenshot-gradient-descent.png"),
+                full_page=False,
+            )
         page.close()
     context.close()
     assert not problems, "\n".join(problems)
@@ -250,7 +392,9 @@ def test_every_page_in_chromium(site_dir, server, browser):
 
 @pytest.mark.browser
 @pytest.mark.parametrize(("query", "expected"), SEARCH_CASES)
-def test_chinese_search_finds_page_by_word_inside_title(server, browser, query, expected):
+def test_chinese_search_finds_page_by_word_inside_title(
+    server, browser, query, expected
+):
     page = browser.new_page(locale="zh-CN")
     page.goto(server, wait_until="networkidle")
     external: list[str] = []
@@ -261,17 +405,24 @@ def test_chinese_search_finds_page_by_word_inside_title(server, browser, query, 
     box.press("End")  # 触发 Material 的输入事件
     page.wait_for_selector(".md-search-result__item", timeout=15000)
     page.wait_for_timeout(500)  # 搜索框有防抖：等最后一次输入的结果
-    hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(e => e.href)")
+    hrefs = page.eval_on_selector_all(
+        ".md-search-result__item a", "els => els.map(e => e.href)"
+    )
     page.close()
     assert not external, external
-    assert any(urlparse(h).path.endswith("/" + expected) for h in hrefs), f"搜索“{query}”没有找到 {expected}：{hrefs}"
+    assert any(urlparse(h).path.endswith("/" + expected) for h in hrefs), (
+        f"搜索“{query}”没有找到 {expected}：{hrefs}"
+    )
 
 
 def test_api_reference_covers_every_public_name(site_dir):
-    """API 参考页为 tinymodels.__all__ 中的每个名字生成了条目，且每个名字都有文档字符串。"""
+    """API 参考页为 tinymodels.__all__ 中的每个名字生成了条目，且每个名字都有
+    文档字符串。"""
     import tinymodels
 
-    page = (site_dir / "reference" / "api" / "index.html").read_text(encoding="utf-8")
+    page = (site_dir / "reference" / "api" / "index.html").read_text(
+        encoding="utf-8"
+    )
     ids = set(re.findall(r'id="(tinymodels\.[^"]+)"', page))
     missing, undocumented = [], []
     for name in tinymodels.__all__:
