@@ -1,9 +1,12 @@
-"""验证徽章与“验证状态”页面的内容（由 devtools/mkdocs_hooks.py 在构建时调用）。
+"""验证徽章与“验证状态”页面的内容（由 devtools/mkdocs_hooks.py 在构建时调
+用）。
 
-- 每个 Python 代码块前插入一个小徽章，例如「已验证 · CPU · OpenCL · tinygrad 0.14.0 · 2026-11-23」，
-  链接到验证状态页中这个代码块的那一行。
-- 只有记录里最新一次运行通过的后端才算“已验证”；没有记录就没有徽章，绝不显示假的徽章。
-- docs/verification.md 中的 ``<!-- kb:verification-table -->`` 被替换成全站代码块的状态表。
+- 每个 Python 代码块前插入一个小徽章，例如「已验证 · CPU · OpenCL · tinygrad
+  0.14.0 · 2026-11-23」，链接到验证状态页中这个代码块的那一行。
+- 只有记录里最新一次运行通过的后端才算“已验证”；没有记录就没有徽章，绝不显示假
+  的徽章。
+- docs/verification.md 中的 ``<!-- kb:verification-table -->`` 被替换成全站代
+  码块的状态表。
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import posixpath
 
 from devtools import records
 from devtools.codeblocks import iter_code_blocks
-from devtools.doccheck import ROOT, doc_pages, rel
+from devtools.paths import ROOT
 
 STATUS_PAGE_URL = "verification/"
 TABLE_MARKER = "<!-- kb:verification-table -->"
@@ -34,9 +37,15 @@ def _loaded() -> dict:
 
 
 def _relative(target: str, page_url: str) -> str:
-    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url) + "/"
+    base = (
+        page_url
+        if page_url.endswith("/") or not page_url
+        else posixpath.dirname(page_url) + "/"
+    )
     rel_url = posixpath.relpath(target or ".", base or ".")
-    return rel_url + ("/" if target.endswith("/") and not rel_url.endswith("/") else "")
+    return rel_url + (
+        "/" if target.endswith("/") and not rel_url.endswith("/") else ""
+    )
 
 
 def badge_html(bid: str, page_url: str) -> str | None:
@@ -45,8 +54,10 @@ def badge_html(bid: str, page_url: str) -> str | None:
         return None
     href = f"{_relative(STATUS_PAGE_URL, page_url)}#{bid}"
     title = "点击查看各后端的验证详情"
-    return (f'<div class="kb-badge {badge.css}"><a href="{html.escape(href)}" '
-            f'title="{title}">{html.escape(badge.text)}</a></div>')
+    return (
+        f'<div class="kb-badge {badge.css}"><a href="{html.escape(href)}" '
+        f'title="{title}">{html.escape(badge.text)}</a></div>'
+    )
 
 
 def transform(markdown: str, page_path: str, page_url: str) -> str:
@@ -55,7 +66,11 @@ def transform(markdown: str, page_path: str, page_url: str) -> str:
         markdown = markdown.replace(TABLE_MARKER, status_table(page_url))
     if PARITY_MARKER in markdown:
         markdown = markdown.replace(PARITY_MARKER, parity_table())
-    blocks = [b for b in iter_code_blocks(markdown) if b.is_python and not b.skip_reason]
+    blocks = [
+        b
+        for b in iter_code_blocks(markdown)
+        if b.is_python and not b.skip_reason
+    ]
     if not blocks:
         return markdown
     lines = markdown.splitlines(keepends=True)
@@ -70,27 +85,16 @@ def transform(markdown: str, page_path: str, page_url: str) -> str:
     return "".join(lines)
 
 
-def all_blocks() -> list[tuple[str, int, str]]:
-    """全站会执行的代码块：[(页面, 行号, id)]。"""
-    out = []
-    for page in doc_pages():
-        if page.suffix != ".md":
-            continue
-        page_rel = rel(page)
-        for block in iter_code_blocks(page.read_text(encoding="utf-8"), page):
-            if block.is_python and not block.skip_reason:
-                out.append((page_rel, block.line, records.block_id(page_rel, block.executed_source(ROOT))))
-    return out
-
-
 def status_table(page_url: str) -> str:
     """全站代码块的状态表（链接相对于 docs/verification.md）。"""
     recs = _loaded()
-    backends = [b for b in records.BACKEND_ORDER if any(k[1] == b for k in recs)] or ["CPU"]
+    backends = [
+        b for b in records.BACKEND_ORDER if any(k[1] == b for k in recs)
+    ] or ["CPU"]
     head = "| 代码块 | " + " | ".join(backends) + " | tinygrad | 日期 |\n"
     head += "| --- |" + " --- |" * (len(backends) + 2) + "\n"
     rows = []
-    for page_rel, line, bid in all_blocks():
+    for page_rel, line, bid in records.all_blocks():
         cells = []
         newest = None
         for b in backends:
@@ -98,15 +102,28 @@ def status_table(page_url: str) -> str:
             if r is None:
                 cells.append("未运行")
                 continue
-            mark = {"passed": "✅ 通过", "failed": "❌ 失败", "skipped": "跳过"}.get(r["result"], r["result"])
-            cells.append(f"{mark}（{r.get('duration', 0):.1f} 秒）" if r["result"] != "skipped" else mark)
+            mark = {
+                "passed": "✅ 通过",
+                "failed": "❌ 失败",
+                "skipped": "跳过",
+            }.get(r["result"], r["result"])
+            cells.append(
+                f"{mark}（{r.get('duration', 0):.1f} 秒）"
+                if r["result"] != "skipped"
+                else mark
+            )
             if newest is None or r.get("time", 0) > newest.get("time", 0):
                 newest = r
-        name = f'<span id="{bid}"></span>[{page_rel.removeprefix("docs/")}:{line}]({page_rel.removeprefix("docs/")})'
-        rows.append(f"| {name} | " + " | ".join(cells)
-                    + f" | {newest.get('tinygrad', '') if newest else ''} | {newest.get('date', '') if newest else ''} |")
+        url = page_rel.removeprefix("docs/")
+        name = f'<span id="{bid}"></span>[{url}:{line}]({url})'
+        newest = newest or {}
+        tail = [newest.get("tinygrad", ""), newest.get("date", "")]
+        rows.append(f"| {name} | " + " | ".join([*cells, *tail]) + " |")
     if not recs:
-        return "本次构建没有找到验证记录（`.cache/verification/` 与 `verification/` 都为空），因此页面上不显示徽章。\n"
+        return (
+            "本次构建没有找到验证记录（`.cache/verification/` 与"
+            " `verification/` 都为空），因此页面上不显示徽章。\n"
+        )
     return head + "\n".join(rows) + "\n"
 
 
@@ -124,18 +141,27 @@ def parity_table() -> str:
         except (OSError, json.JSONDecodeError):
             continue
         key = data.get("backend", f.stem)
-        if key not in latest or data.get("time", 0) > latest[key].get("time", 0):
+        if key not in latest or data.get("time", 0) > latest[key].get(
+            "time", 0
+        ):
             latest[key] = data
     if not latest:
         return "还没有后端一致性测试的记录。\n"
     out = []
     for backend, data in sorted(latest.items()):
         out.append(f"### {records.backend_name(backend)}\n")
-        out.append(f"与 CPU 比较，容差 {data.get('tolerance', '?')}；tinygrad {data.get('tinygrad', '?')}，"
-                   f"{data.get('date', '?')}。\n")
-        out.append("| 模型 | 前向最大相对误差 | 梯度最大相对误差 | 结果 |\n| --- | --- | --- | --- |")
+        tolerance, date = data.get("tolerance", "?"), data.get("date", "?")
+        out.append(
+            f"与 CPU 比较，容差 {tolerance}；"
+            f"tinygrad {data.get('tinygrad', '?')}，{date}。\n"
+        )
+        out.append("| 模型 | 前向最大相对误差 | 梯度最大相对误差 | 结果 |")
+        out.append("| --- | --- | --- | --- |")
         for r in data.get("results", []):
-            out.append(f"| {r['model']} | {r['forward_error']:.2e} | {r['grad_error']:.2e} | "
-                       f"{'✅ 通过' if r['passed'] else '❌ 失败'} |")
+            verdict = "✅ 通过" if r["passed"] else "❌ 失败"
+            out.append(
+                f"| {r['model']} | {r['forward_error']:.2e} "
+                f"| {r['grad_error']:.2e} | {verdict} |"
+            )
         out.append("")
     return "\n".join(out) + "\n"

@@ -1,34 +1,40 @@
 """贡献者的检查命令：只检查改动过的（或指定的）页面，也可以检查全站。
 
-    scripts/check.sh                    # 相对 main 改动过的页面（含未提交、未跟踪的文件）
+    scripts/check.sh                    # 相对 main 改动过的页面（含未提交、
+                                        # 未跟踪的文件）
     scripts/check.sh docs/x.md ...      # 指定页面
-    scripts/check.sh --all              # 全站（CI 的测试命令也运行同样的检查）
-    scripts/check.sh --no-run docs/x.md # 只做静态检查，不运行代码（几秒钟）
+    scripts/check.sh --all              # 全站（CI 的测试命令也做同样的检查）
+    scripts/check.sh --no-run docs/x.md # 只做静态检查，不运行代码（几秒）
 
-一次运行报告全部问题，每个问题一行：``文件:行号: 规则: 说明``。规则见 devtools/doccheck.py，
-另外两条来自真正运行代码：
+一次运行报告全部问题，每个问题一行：``文件:行号: 规则: 说明``。规则见
+devtools/doccheck.py，另外两条来自真正运行代码：
 
-- ``code-failed``：代码块（或笔记本）运行失败、超时或访问网络；行号指向出错的那一行
-  （可能在 snippets/ 的片段文件里）；
+- ``code-failed``：代码块（或笔记本）运行失败；行号指向出错的那一行（可能在
+  snippets/ 的片段文件里）；
+- ``sandbox``：代码块越出了沙箱（devtools/sandbox.py）：写入或删除自己临时
+  目录以外的文件、访问网络（包括它启动的进程）、超过内存、磁盘或时间上限；
 - ``code-slow``：代码块运行超过 ``--slow`` 秒（默认 20 秒）。
 
-退出码：0 没有问题；1 发现问题；2 用法错误（路径不存在、不是文档页面、git 不可用等）。
+代码块只在沙箱里运行：bubblewrap 不能启动时打印一行原因和安装方法，退出码 2，
+绝不退回到不加沙箱运行。
+
+退出码：0 没有问题；1 发现问题；2 用法错误（路径不存在、不是文档页面、git 不可
+用等）或沙箱无法启动。
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import re
 import subprocess
 import sys
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from devtools import doccheck
+from devtools import doccheck, records, runner, sandbox
 from devtools.codeblocks import iter_includes
-from devtools.doccheck import DOCS, ROOT, Problem, rel
+from devtools.paths import DOCS, ROOT, rel
+from devtools.problems import Problem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -38,7 +44,9 @@ class UsageError(Exception):
 
 
 def _git(*args: str) -> list[str]:
-    proc = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True
+    )
     if proc.returncode != 0:
         raise UsageError(f"git {' '.join(args)} 失败：{proc.stderr.strip()}")
     return [ln for ln in proc.stdout.splitlines() if ln.strip()]
@@ -64,14 +72,20 @@ def changed_pages(base: str) -> list[Path]:
         path = (ROOT / name).resolve()
         if not path.exists():
             continue
-        if path.is_relative_to(DOCS.resolve()) and path.suffix in (".md", ".py"):
+        if path.is_relative_to(DOCS.resolve()) and path.suffix in (
+            ".md",
+            ".py",
+        ):
             pages.add(path)
         elif path.is_relative_to((ROOT / "snippets").resolve()):
             snippets.add(path)
     if snippets:
         for page in doccheck.doc_pages():
             if page.suffix == ".md":
-                incs = {(ROOT / i.path).resolve() for i in iter_includes(page.read_text(encoding="utf-8"))}
+                incs = {
+                    (ROOT / i.path).resolve()
+                    for i in iter_includes(page.read_text(encoding="utf-8"))
+                }
                 if incs & snippets:
                     pages.add(page.resolve())
     return sorted(pages)
@@ -80,69 +94,128 @@ def changed_pages(base: str) -> list[Path]:
 # ---------------------------------------------------------------- 运行代码
 
 
-def _location_of_failure(entry: dict, fallback: tuple[str, int], docs_dir: Path = DOCS) -> tuple[str, int]:
-    """在 traceback 里找最后一个位于文档目录或 snippets/ 的帧，作为出错位置。"""
+def _explained(block, result: runner.BlockResult) -> bool:
+    """运行失败已由静态规则解释（一个问题只报一行）：代码块联网且静态规则
+    network 已报告，或导入别的框架失败且 foreign-import 已报告。"""
+    rules = {
+        p.rule
+        for code, path, first in doccheck.block_code(block)
+        for p in doccheck.executed_code_problems(code, path, first)
+    }
+    if result.limit == "network":
+        return "network" in rules
+    return "foreign-import" in rules and result.message.startswith(
+        "ModuleNotFoundError"
+    )
+
+
+def _page_problems(page: Path, slow: float, docs_dir: Path) -> list[Problem]:
+    """运行一个页面的代码块（笔记本整本运行），把失败、过慢转成问题。"""
     prefixes = (rel(docs_dir) + "/", "snippets/")
-    for path, line in reversed(entry.get("frames", [])):
-        rp = rel(Path(path)) if os.path.isabs(path) else path
-        if rp.startswith(prefixes):
-            return rp, line
-    return fallback
-
-
-def run_blocks(pages: list[Path], slow: float, docs_dir: Path = DOCS) -> list[Problem]:
-    md = [p for p in pages if p.suffix == ".md"]
-    notebooks = [p for p in pages if p.suffix == ".py"]
-    problems: list[Problem] = []
-    if md:
-        with tempfile.TemporaryDirectory() as tmp:
-            report = Path(tmp) / "report.json"
-            env = {**os.environ, "KB_REPORT": str(report), "MPLBACKEND": "Agg", "KB_DOCS": str(docs_dir)}
-            args = [sys.executable, "-m", "pytest", *map(str, md), "-q", "-p", "devtools.pytest_report",
-                    "-p", "no:cacheprovider", "--durations=0"]
-            if len(md) > 1:
-                args += ["-n", os.environ.get("KB_WORKERS", "2"), "--dist", "loadfile"]
-            proc = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
-            if not report.exists():
-                raise UsageError(f"pytest 没有产生报告：\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-            for entry in json.loads(report.read_text()):
-                path, line = entry["path"], entry["line"]
-                if entry["outcome"] == "failed":
-                    if entry["message"].startswith("devtools.sybil_blocks.DocBlockError"):
-                        continue  # 写法错误（缺失的嵌入等）已由静态规则报告，不重复
-                    fpath, fline = _location_of_failure(entry, (path, line), docs_dir)
-                    where = "" if (fpath, fline) == (path, line) else f"（代码块在 {path}:{line}）"
-                    problems.append(Problem(fpath, fline, "code-failed", entry["message"] + where))
-                elif entry["outcome"] == "passed" and entry["duration"] > slow:
-                    problems.append(Problem(path, line, "code-slow",
-                                            f"代码块运行了 {entry['duration']:.1f} 秒，超过 {slow:g} 秒的上限"))
-    for nb in notebooks:
-        proc = subprocess.run([sys.executable, str(nb)], cwd=tempfile.gettempdir(), capture_output=True, text=True,
-                              env={**os.environ, "MPLBACKEND": "Agg"})
-        if proc.returncode != 0:
-            frames = re.findall(r'File "([^"]+)", line (\d+)', proc.stderr)
-            last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "运行失败"
-            entry = {"frames": [(f, int(n)) for f, n in frames]}
-            fpath, fline = _location_of_failure(entry, (rel(nb), 1), docs_dir)
-            problems.append(Problem(fpath, fline, "code-failed", f"笔记本运行失败：{last}"))
+    if page.suffix == ".py":
+        result = runner.run_file(page)
+        if result.ok:
+            return []
+        fpath, fline = result.location(prefixes)
+        kind = "越出沙箱" if result.limit else "运行失败"
+        return [
+            Problem(
+                fpath, fline, result.rule, f"笔记本{kind}：{result.summary}"
+            )
+        ]
+    problems = []
+    for block, result in runner.run_page(page):
+        records.record_block(block, result)
+        if result.outcome == "failed":
+            if _explained(block, result):
+                continue
+            problems.append(Problem(*result.failure(prefixes)))
+        elif result.ok and result.seconds > slow:
+            problems.append(
+                Problem(
+                    result.path,
+                    result.line,
+                    "code-slow",
+                    f"代码块运行了 {result.seconds:.1f} 秒，"
+                    f"超过 {slow:g} 秒的上限",
+                )
+            )
+        # skipped / invalid（写法错误）：静态规则已经报告，不重复
     return problems
+
+
+def style_problems(pages: list[Path]) -> list[Problem]:
+    """ruff（devtools/lint.py）对这些页面的代码块、笔记本页面和它们嵌入的
+    片段报告的问题：与 CI 的风格检查相同。"""
+    from devtools import lint
+
+    files = {rel(p) for p in pages if p.suffix == ".py"}
+    for page in pages:
+        if page.suffix == ".md":
+            files |= {
+                inc.path
+                for inc in iter_includes(page.read_text(encoding="utf-8"))
+                if (ROOT / inc.path).is_file()
+            }
+    md = [p for p in pages if p.suffix == ".md"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = [
+            p
+            for problems in pool.map(lint.lint_source, lint.block_sources(md))
+            for p in problems
+        ]
+    if files:
+        found += lint.lint_files(sorted(files))
+    return found
+
+
+def run_blocks(
+    pages: list[Path], slow: float, docs_dir: Path = DOCS
+) -> list[Problem]:
+    """每个页面的代码块按顺序运行；页面之间并行（KB_WORKERS 个，默认 2）。"""
+    workers = max(1, int(os.environ.get("KB_WORKERS", "2")))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = pool.map(
+            lambda page: _page_problems(page, slow, docs_dir), pages
+        )
+        return [p for problems in found for p in problems]
 
 
 # ---------------------------------------------------------------- 命令行
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/check.sh", description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="*", help="要检查的页面（docs/ 下的 .md 或笔记本 .py）；不给则检查改动过的页面")
+    parser = argparse.ArgumentParser(
+        prog="scripts/check.sh", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        help="要检查的页面（docs/ 下的 .md 或笔记本 .py）；"
+        "不给则检查改动过的页面",
+    )
     parser.add_argument("--all", action="store_true", help="检查全站")
-    parser.add_argument("--base", help="与哪个提交比较改动（默认：与 main 的分叉点）")
-    parser.add_argument("--docs-dir", default=str(DOCS), help=argparse.SUPPRESS)  # 测试夹具用
-    parser.add_argument("--config", help=argparse.SUPPRESS)  # 测试夹具用：读取 nav 的 mkdocs.yml
-    parser.add_argument("--no-run", action="store_true", help="只做静态检查，不运行代码")
-    parser.add_argument("--slow", type=float, default=float(os.environ.get("KB_SLOW_BLOCK", "20")),
-                        help="代码块运行超过多少秒算过慢（默认 20）")
+    parser.add_argument(
+        "--base", help="与哪个提交比较改动（默认：与 main 的分叉点）"
+    )
+    parser.add_argument(
+        "--docs-dir", default=str(DOCS), help=argparse.SUPPRESS
+    )  # 测试夹具用
+    parser.add_argument(
+        "--config", help=argparse.SUPPRESS
+    )  # 测试夹具用：读取 nav 的 mkdocs.yml
+    parser.add_argument(
+        "--no-run", action="store_true", help="只做静态检查，不运行代码"
+    )
+    parser.add_argument(
+        "--slow",
+        type=float,
+        default=float(os.environ.get("KB_SLOW_BLOCK", "20")),
+        help="代码块运行超过多少秒算过慢（默认 20）",
+    )
     args = parser.parse_args(argv)
     docs_dir = Path(args.docs_dir).resolve()
+    problems: list[Problem] = []
     try:
         if args.all:
             pages = doccheck.doc_pages(docs_dir)
@@ -152,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
                 path = Path(p).resolve()
                 if not path.is_file():
                     raise UsageError(f"路径不存在：{p}")
-                if not path.is_relative_to(docs_dir) or path.suffix not in (".md", ".py"):
+                if not path.is_relative_to(docs_dir) or path.suffix not in (
+                    ".md",
+                    ".py",
+                ):
                     raise UsageError(f"不是 docs/ 下的页面：{p}")
                 pages.append(path)
         else:
@@ -162,16 +238,39 @@ def main(argv: list[str] | None = None) -> int:
                 return EXIT_OK
         print(f"检查 {len(pages)} 个页面……", file=sys.stderr)
         config = Path(args.config).resolve() if args.config else None
-        problems = doccheck.check(pages, docs_dir, site_wide=args.all, config=config)
+        problems = doccheck.check(
+            pages, docs_dir, site_wide=args.all, config=config
+        )
+        if docs_dir == DOCS.resolve():  # CI 的风格检查只查 docs/
+            try:
+                problems += style_problems(pages)
+            except RuntimeError as err:  # 没有安装 ruff
+                raise UsageError(
+                    f"{err}（或 bash scripts/bootstrap.sh docs）"
+                )
         if not args.no_run:
+            if sandbox.disabled():
+                print(sandbox.DISABLED_WARNING, file=sys.stderr)
+            else:
+                sandbox.check_available()
+            if any(p.suffix == ".md" for p in pages):
+                sandbox.blocks_python()
             problems += run_blocks(pages, args.slow, docs_dir)
     except UsageError as err:
         print(f"用法错误：{err}", file=sys.stderr)
         return EXIT_USAGE
+    except sandbox.SandboxUnavailable as err:
+        for p in sorted(set(problems)):
+            print(p)
+        print(err, file=sys.stderr)
+        return EXIT_USAGE
     problems = sorted(set(problems))
     for p in problems:
         print(p)
-    print(f"{len(problems)} 个问题" if problems else "没有发现问题", file=sys.stderr)
+    print(
+        f"{len(problems)} 个问题" if problems else "没有发现问题",
+        file=sys.stderr,
+    )
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 

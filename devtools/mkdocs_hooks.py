@@ -1,14 +1,18 @@
-"""MkDocs 钩子：自托管 KaTeX、清理笔记本页面里指向 CDN 的 MathJax、给代码块加验证徽章。
+"""MkDocs 钩子：自托管 KaTeX、清理笔记本页面里指向 CDN 的 MathJax、给代码块加
+验证徽章。
 
 - KaTeX 由 npm 安装（package.json 锁定版本），构建结束时从 node_modules 复制到
-  站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提交进仓库。
-- mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；
-  这里把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲染。
-- 缓存里缺的笔记本在构建开始时于后台并行执行（每个 CPU 核一个进程，devtools/notebook_exec.py），
-  同时先渲染其余页面。
-- mkdocs-jupyter 缓存执行过的笔记本，但缓存键只看笔记本内容：tinymodels 改了，旧输出照样被用。
-  这里把缓存目录换成 ``.cache/mkdocs-jupyter/<指纹>/``，指纹取自 tinymodels 的全部文件、
-  pyproject.toml、tinygrad/numpy/matplotlib 的版本和后端（DEV）：任何一项变化，笔记本都会重新执行。
+  站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提
+  交进仓库。
+- mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；这里
+  把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲
+  染。
+- 缓存里缺的笔记本在构建开始时于后台并行执行（每个 CPU 核一个进程，
+  devtools/notebook_exec.py），同时先渲染其余页面。
+- mkdocs-jupyter 缓存执行过的笔记本，但缓存键只看笔记本内容：tinymodels 改了，
+  旧输出照样被用。这里把缓存目录换成 ``.cache/mkdocs-jupyter/<指纹>/``，指纹取
+  自 tinymodels 的全部文件、pyproject.toml、tinygrad/numpy/matplotlib 的版本和
+  后端（DEV）：任何一项变化，笔记本都会重新执行。
 """
 
 from __future__ import annotations
@@ -19,23 +23,30 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # 钩子按文件路径加载，devtools 包需要仓库根目录在 sys.path 上
-    sys.path.insert(0, str(ROOT))
+_REPO = str(Path(__file__).resolve().parent.parent)
+if (
+    _REPO not in sys.path
+):  # 钩子按文件路径加载，devtools 包需要仓库根目录在 sys.path 上
+    sys.path.insert(0, _REPO)
 
 from mkdocs.plugins import event_priority  # noqa: E402
 
 from devtools import badges  # noqa: E402
+from devtools.paths import ROOT  # noqa: E402
+
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
-# 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用 woff2/woff/ttf。
+# 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用
+# woff2/woff/ttf。
 KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
 
 _MATHJAX_BLOCK = re.compile(
-    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL
+    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
+    re.DOTALL,
 )
 
 
@@ -57,13 +68,17 @@ def _wait_for_notebooks() -> None:
 
 
 def on_files(files, config):
-    """记下文件列表（改写笔记本链接要用）；在后台并行执行缓存里还没有的笔记本（见 devtools/notebook_exec.py）。
+    """记下文件列表（改写笔记本链接要用）；在后台并行执行缓存里还没有的笔记本
+    （见 devtools/notebook_exec.py）。
 
-    笔记本页面被排到最后：它们执行的同时，MkDocs 先读取、渲染其余页面，到第一个笔记本页面时才等
-    （``on_pre_page``）。页面顺序只影响处理的先后，导航仍按 mkdocs.yml。
+    笔记本页面被排到最后：它们执行的同时，MkDocs 先读取、渲染其余页面，到第一
+    个笔记本页面时才等（``on_pre_page``）。页面顺序只影响处理的先后，导航仍按
+    mkdocs.yml。
     """
     global _FILES, _NOTEBOOKS
-    if _NOTEBOOKS is not None:  # 上一次（serve 的）构建中途失败、没等到的后台执行
+    if (
+        _NOTEBOOKS is not None
+    ):  # 上一次（serve 的）构建中途失败、没等到的后台执行
         try:
             _wait_for_notebooks()
         except Exception:  # noqa: BLE001 —— 那次构建已经报过错
@@ -75,27 +90,40 @@ def on_files(files, config):
         from devtools import notebook_exec
 
         todo = notebook_exec.missing(files, plugin)
-        if len(todo) > 1:  # 只缺一本时让 mkdocs-jupyter 自己执行，省一次进程启动
+        if (
+            len(todo) > 1
+        ):  # 只缺一本时让 mkdocs-jupyter 自己执行，省一次进程启动
             import logging
 
             log = logging.getLogger("mkdocs.plugins.kb")
             log.info("并行执行 %d 个笔记本", len(todo))
-            _NOTEBOOKS = notebook_exec.Background(todo, plugin, ROOT, log.info)
-            files = Files(sorted(files, key=lambda f: f.abs_src_path in _NOTEBOOKS.sources))  # 稳定排序
+            _NOTEBOOKS = notebook_exec.Background(
+                todo, plugin, ROOT, log.info
+            )
+            files = Files(
+                sorted(
+                    files, key=lambda f: f.abs_src_path in _NOTEBOOKS.sources
+                )
+            )  # 稳定排序
     _FILES = files
     return files
 
 
-@event_priority(100)  # 先于 mkdocs-jupyter 的 on_pre_page：它渲染时从缓存里读执行结果
+@event_priority(
+    100
+)  # 先于 mkdocs-jupyter 的 on_pre_page：它渲染时从缓存里读执行结果
 def on_pre_page(page, config, files):
-    if _NOTEBOOKS is not None and page.file.abs_src_path in _NOTEBOOKS.sources:
+    if (
+        _NOTEBOOKS is not None
+        and page.file.abs_src_path in _NOTEBOOKS.sources
+    ):
         _wait_for_notebooks()
     return page
 
 
 def _rewrite_notebook_links(output: str, page) -> str:
-    """mkdocs-jupyter 既不检查也不改写笔记本里的 Markdown 链接：把指向 .md 的相对链接改成页面地址，
-    找不到目标时记一条警告（严格模式下构建失败）。"""
+    """mkdocs-jupyter 既不检查也不改写笔记本里的 Markdown 链接：把指向 .md 的
+    相对链接改成页面地址，找不到目标时记一条警告（严格模式下构建失败）。"""
     import logging
     import posixpath
 
@@ -105,25 +133,40 @@ def _rewrite_notebook_links(output: str, page) -> str:
     src_dir = posixpath.dirname(page.file.src_uri)
 
     def fix(m: re.Match) -> str:
-        target = posixpath.normpath(posixpath.join(src_dir, html.unescape(m.group(1))))
+        target = posixpath.normpath(
+            posixpath.join(src_dir, html.unescape(m.group(1)))
+        )
         f = _FILES.get_file_from_path(target) if _FILES is not None else None
         if f is None:
-            log.warning("笔记本 %s 里的链接指向不存在的页面：%s", page.file.src_uri, m.group(1))
+            log.warning(
+                "笔记本 %s 里的链接指向不存在的页面：%s",
+                page.file.src_uri,
+                m.group(1),
+            )
             return m.group(0)
         return f'href="{get_relative_url(f.url, page.url)}{m.group(2) or ""}"'
 
     return _HREF_MD.sub(fix, output)
 
 
-NOTEBOOK_CACHE = Path(os.environ.get("KB_NOTEBOOK_CACHE", ROOT / ".cache" / "mkdocs-jupyter"))
+NOTEBOOK_CACHE = Path(
+    os.environ.get("KB_NOTEBOOK_CACHE", ROOT / ".cache" / "mkdocs-jupyter")
+)
 
 
 def library_fingerprint() -> str:
-    """笔记本输出所依赖的一切的指纹：tinymodels 的全部文件（含数据）、依赖版本与后端。"""
+    """笔记本输出所依赖的一切的指纹。
+
+    包括 tinymodels 的全部文件（含数据）、依赖版本与后端。
+    """
     h = hashlib.sha256()
     for path in sorted((ROOT / "tinymodels").rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
-            h.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+            h.update(
+                path.relative_to(ROOT).as_posix().encode()
+                + b"\0"
+                + path.read_bytes()
+            )
     h.update((ROOT / "pyproject.toml").read_bytes())
     for package in ("tinygrad", "numpy", "matplotlib"):
         try:
@@ -137,13 +180,61 @@ def library_fingerprint() -> str:
 _NOTEBOOK_CACHE_DIR: Path | None = None
 
 
+_SERVING = False  # mkdocs serve：每次重建后在终端报告改动页面的问题
+_DIRTY = False  # serve --dirty：只重建改过的页面
+_CHECKED_AT = 0.0  # 上次报告时的时间：只检查之后改过的页面
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    global _SERVING, _DIRTY
+    _SERVING, _DIRTY = command == "serve", dirty
+
+
+def _keep_notebook_cache(config) -> None:
+    """--dirty 的重建不转换没改过的笔记本，mkdocs-jupyter 会把它们的缓存当成
+    过期删掉（下一次构建就要重新执行全部笔记本）：把现有的缓存都算作用过。"""
+    plugin = config.plugins.get("mkdocs-jupyter")
+    used = getattr(plugin, "_used_cache_paths", None)
+    if used is not None and plugin.config.get("cache_dir"):
+        used.update(Path(plugin.config["cache_dir"]).glob("*.json"))
+
+
+def _report_problems(docs_dir: Path, since: float) -> None:
+    """在终端里报告改动过的页面的问题（与 scripts/check.sh --no-run 相同的
+    规则与格式 ``文件:行号: 规则: 说明``）：坏链接、坏锚点、无法渲染的公式等。
+    只报告，不让预览失败（严格模式下构建失败时，页面请求会一直等下去）。"""
+    from devtools import doccheck
+
+    pages = [
+        p for p in doccheck.doc_pages(docs_dir) if p.stat().st_mtime > since
+    ]
+    if not pages:
+        return
+    try:
+        problems = doccheck.check(pages, docs_dir)
+    except Exception as err:  # noqa: BLE001 - 检查出错不能打断预览
+        print(f"[检查] 无法检查：{err}", file=sys.stderr, flush=True)
+        return
+    for problem in problems:
+        print(problem, file=sys.stderr, flush=True)
+    print(
+        f"[检查] {len(pages)} 个页面：{len(problems)} 个问题"
+        if problems
+        else f"[检查] {len(pages)} 个页面：没有发现问题",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def on_config(config):
-    """每次构建（包括 serve 的每次重建）都重新读取验证记录，并把笔记本缓存指向当前指纹的目录。"""
+    """每次构建（包括 serve 的每次重建）都重新读取验证记录，并把笔记本缓存指向
+    当前指纹的目录。"""
     global _NOTEBOOK_CACHE_DIR
     badges.reload()
     _HOISTED_CSS.clear()
-    # 笔记本的内核从本进程继承环境变量：MPLBACKEND=Agg 会让 plt.show() 什么也不输出，页面上就没有图。
-    # 去掉它，ipykernel 才会用 inline 后端把图嵌进页面（构建进程自己不画图）。
+    # 笔记本的内核从本进程继承环境变量：MPLBACKEND=Agg 会让 plt.show() 什么也
+    # 不输出，页面上就没有图。去掉它，ipykernel 才会用 inline 后端把图嵌进页面
+    # （构建进程自己不画图）。
     if os.environ.get("MPLBACKEND", "").lower() == "agg":
         del os.environ["MPLBACKEND"]
     plugin = config.plugins.get("mkdocs-jupyter")
@@ -159,9 +250,11 @@ _HOISTED_CSS: dict[str, str] = {}
 
 
 def on_page_content(html_text: str, page, config, files) -> str:
-    """笔记本页面：把 nbconvert 内联的大段样式（每页约 590 KB，8 个页面完全相同）换成指向共享 CSS 文件的链接。
+    """笔记本页面：把 nbconvert 内联的大段样式（每页约 590 KB，8 个页面完全相
+    同）换成指向共享 CSS 文件的链接。
 
-    浏览器只下载一次、之后走缓存，每个笔记本页面从约 660 KB 降到几十 KB；搜索插件也不必再解析这些样式。
+    浏览器只下载一次、之后走缓存，每个笔记本页面从约 660 KB 降到几十 KB；搜索
+    插件也不必再解析这些样式。
     """
     if not page.file.src_uri.endswith(".py"):
         return html_text
@@ -171,9 +264,11 @@ def on_page_content(html_text: str, page, config, files) -> str:
         css = m.group(1)
         if len(css) < 2000:  # 小段样式留在原地
             return m.group(0)
-        name = f"assets/stylesheets/jupyter-{hashlib.sha1(css.encode()).hexdigest()[:10]}.css"
+        digest = hashlib.sha1(css.encode()).hexdigest()[:10]
+        name = f"assets/stylesheets/jupyter-{digest}.css"
         _HOISTED_CSS[name] = css
-        return f'<link rel="stylesheet" href="{get_relative_url(name, page.url)}">'
+        href = get_relative_url(name, page.url)
+        return f'<link rel="stylesheet" href="{href}">'
 
     return _STYLE_BLOCK.sub(hoist, html_text)
 
@@ -192,15 +287,31 @@ def on_post_page(output: str, page, config) -> str:
     return output
 
 
+@event_priority(50)  # 在 mkdocs-jupyter 清理缓存之前
 def on_post_build(config) -> None:
-    """把锁定版本的 KaTeX 复制进构建目录。"""
+    """把锁定版本的 KaTeX 复制进构建目录；serve 时在后台报告改动页面的
+    问题。"""
+    global _CHECKED_AT
     _wait_for_notebooks()  # 通常早在第一个笔记本页面就等过了
+    if _DIRTY:
+        _keep_notebook_cache(config)
+    if _SERVING:
+        since, _CHECKED_AT = _CHECKED_AT, time.time()
+        threading.Thread(
+            target=_report_problems,
+            args=(Path(config["docs_dir"]), since),
+            daemon=True,
+        ).start()
     if not (KATEX_DIST / "katex.min.js").is_file():
         raise SystemExit(
-            f"找不到 KaTeX：{KATEX_DIST}。请先运行 scripts/serve.sh 或 scripts/test.sh"
+            f"找不到 KaTeX：{KATEX_DIST}。"
+            "请先运行 scripts/serve.sh 或 scripts/test.sh"
             "（它们会执行 npm ci 安装 package.json 里锁定的 KaTeX）。"
         )
-    for name, css in _HOISTED_CSS.items():  # 笔记本页面共用的样式表（见 on_page_content）
+    for (
+        name,
+        css,
+    ) in _HOISTED_CSS.items():  # 笔记本页面共用的样式表（见 on_page_content）
         target = Path(config["site_dir"]) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(css, encoding="utf-8")
@@ -210,9 +321,14 @@ def on_post_build(config) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(KATEX_DIST / name, target)
     shutil.copytree(KATEX_DIST / "fonts", dest / "fonts", dirs_exist_ok=True)
-    # 旧指纹下的笔记本输出不会再命中：一小时没动过的就删掉（别的构建可能正在用另一个指纹，例如 DEV=CL）
+    # 旧指纹下的笔记本输出不会再命中：一小时没动过的就删掉（别的构建可能正在用
+    # 另一个指纹，例如 DEV=CL）
     if _NOTEBOOK_CACHE_DIR is not None and _NOTEBOOK_CACHE_DIR.is_dir():
         for old in NOTEBOOK_CACHE.iterdir():
-            if (old.is_dir() and old != _NOTEBOOK_CACHE_DIR and len(old.name) == 16
-                    and old.stat().st_mtime < time.time() - 3600):
+            if (
+                old.is_dir()
+                and old != _NOTEBOOK_CACHE_DIR
+                and len(old.name) == 16
+                and old.stat().st_mtime < time.time() - 3600
+            ):
                 shutil.rmtree(old, ignore_errors=True)

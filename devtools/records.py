@@ -2,16 +2,20 @@
 
 记录是 JSON Lines，每行一条：
 
-    {"id": "gradient-descent-3f2a9c1e", "page": "docs/basics/gradient-descent.md", "line": 40,
+    {"id": "gradient-descent-3f2a9c1e",
+     "page": "docs/basics/gradient-descent.md", "line": 40,
      "result": "passed", "reason": "", "duration": 1.7, "backend": "CPU",
-     "tinygrad": "0.14.0", "tinymodels": "0.1.0", "date": "2026-11-23", "time": 1795000000.0}
+     "tinygrad": "0.14.0", "tinymodels": "0.1.0", "date": "2026-11-23",
+     "time": 1795000000.0}
 
 - 本地/CI 的测试运行写到 ``.cache/verification/``（不提交）；
-- 在别的机器上跑过的后端（CUDA、Metal 等），用 ``python -m devtools.records export`` 导出到
-  ``verification/``（提交进仓库）。
+- 在别的机器上跑过的后端（CUDA、Metal 等），用
+  ``python -m devtools.records export`` 导出到 ``verification/``（提交进仓
+  库）。
 - 构建网站时两处都读；同一代码块、同一后端以最新的一条为准。
 
-代码块的 id 由页面路径和代码内容算出：代码一改，旧记录就不再对应它——改过的代码没有验证过，不显示徽章。
+代码块的 id 由页面路径和代码内容算出：代码一改，旧记录就不再对应它——改过的代码
+没有验证过，不显示徽章。
 """
 
 from __future__ import annotations
@@ -22,21 +26,35 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from devtools.codeblocks import iter_code_blocks
+from devtools.paths import DOCS, ROOT, doc_pages, rel, write_atomic
+
 LOCAL_DIR = ROOT / ".cache" / "verification"
 COMMITTED_DIR = ROOT / "verification"
 #: 后端的显示名称（tinygrad 的设备名 → 页面上的名字）
-BACKEND_NAMES = {"CPU": "CPU", "CL": "OpenCL", "CUDA": "CUDA", "NV": "CUDA", "METAL": "Metal", "AMD": "AMD",
-                 "PYTHON": "Python"}
+BACKEND_NAMES = {
+    "CPU": "CPU",
+    "CL": "OpenCL",
+    "CUDA": "CUDA",
+    "NV": "CUDA",
+    "METAL": "Metal",
+    "AMD": "AMD",
+    "PYTHON": "Python",
+}
 BACKEND_ORDER = ["CPU", "OpenCL", "CUDA", "Metal", "AMD", "Python"]
 
 
 def block_id(page_rel: str, code: str) -> str:
     """稳定的代码块 id：页面文件名 + 代码内容的哈希（忽略行尾空白）。"""
-    normalized = "\n".join(line.rstrip() for line in code.strip().splitlines())
-    digest = hashlib.sha1(f"{page_rel}\n{normalized}".encode()).hexdigest()[:8]
+    normalized = "\n".join(
+        line.rstrip() for line in code.strip().splitlines()
+    )
+    digest = hashlib.sha1(f"{page_rel}\n{normalized}".encode()).hexdigest()[
+        :8
+    ]
     return f"{Path(page_rel).stem}-{digest}"
 
 
@@ -44,16 +62,7 @@ def backend_name(device: str) -> str:
     return BACKEND_NAMES.get(device.split(":")[0].upper(), device)
 
 
-def current_backend() -> str:
-    from tinygrad import Device
-
-    return backend_name(Device.DEFAULT)
-
-
 def versions() -> dict:
-    import tinygrad  # noqa: F401
-    from importlib.metadata import version
-
     out = {"tinygrad": version("tinygrad")}
     try:
         import tinymodels
@@ -69,17 +78,75 @@ def write(entry: dict, directory: Path | None = None) -> None:
     directory = Path(os.environ.get("KB_RECORDS_DIR", directory or LOCAL_DIR))
     directory.mkdir(parents=True, exist_ok=True)
     entry = {"date": date.today().isoformat(), "time": time.time(), **entry}
-    path = directory / f"blocks-{entry['backend'].lower()}-{os.getpid()}.jsonl"
+    path = (
+        directory / f"blocks-{entry['backend'].lower()}-{os.getpid()}.jsonl"
+    )
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
-def load(directories: list[Path] | None = None) -> dict[tuple[str, str], dict]:
+def record_block(block, result) -> None:
+    """把代码块的运行结果（devtools.runner.BlockResult）写进验证记录。
+
+    只记录真正的 docs/ 页面；KB_RECORD=0 时、没写理由的跳过都不记录。
+    """
+    if os.environ.get("KB_RECORD", "1") == "0" or block.skip_reason == "":
+        return
+    path = Path(block.path).resolve()
+    if not path.is_relative_to(DOCS):
+        return
+    page = rel(path)
+    outcome = (
+        result.outcome
+        if result.outcome in ("passed", "skipped")
+        else "failed"
+    )
+    write(
+        {
+            "id": block_id(page, block.executed_source(ROOT)),
+            "page": page,
+            "line": block.line,
+            "result": outcome,
+            "reason": result.summary[:300],
+            "duration": round(result.seconds, 3),
+            "backend": backend_name(result.device),
+            **versions(),
+        }
+    )
+
+
+def all_blocks() -> list[tuple[str, int, str]]:
+    """全站会执行的代码块：[(页面, 行号, id)]。"""
+    out = []
+    for page in doc_pages():
+        if page.suffix != ".md":
+            continue
+        page_rel = rel(page)
+        for block in iter_code_blocks(page.read_text(encoding="utf-8"), page):
+            if block.is_python and not block.skip_reason:
+                code = block.executed_source(ROOT)
+                out.append((page_rel, block.line, block_id(page_rel, code)))
+    return out
+
+
+def _jsonl(rows: list[dict]) -> str:
+    rows = sorted(rows, key=lambda r: r["id"])
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def load(
+    directories: list[Path] | None = None,
+) -> dict[tuple[str, str], dict]:
     """读取全部记录：{(代码块 id, 后端): 最新的一条}。"""
     if directories is None:
         env = os.environ.get("KB_RECORDS_DIR")
         directories = [Path(env)] if env else [LOCAL_DIR, COMMITTED_DIR]
-    files = [f for d in directories if Path(d).is_dir() for f in sorted(Path(d).glob("blocks-*.jsonl"))]
+    files = [
+        f
+        for d in directories
+        if Path(d).is_dir()
+        for f in sorted(Path(d).glob("blocks-*.jsonl"))
+    ]
     return _latest(files)
 
 
@@ -93,7 +160,9 @@ def _latest(files: list[Path]) -> dict[tuple[str, str], dict]:
             except json.JSONDecodeError:
                 continue
             key = (r["id"], r["backend"])
-            if key not in latest or r.get("time", 0) >= latest[key].get("time", 0):
+            if key not in latest or r.get("time", 0) >= latest[key].get(
+                "time", 0
+            ):
                 latest[key] = r
     return latest
 
@@ -111,8 +180,9 @@ def _pid_alive(pid: int) -> bool:
 def compact(directory: Path | None = None) -> int:
     """把本地记录合并成每个后端一个文件（每个代码块只留最新一条），返回合并掉的文件数。
 
-    每个测试进程写自己的 ``blocks-<后端>-<pid>.jsonl``，不合并的话文件越积越多，构建读记录也越来越慢。
-    仍在运行的进程的文件不动（它可能还在追加）。合并文件先写临时文件再原子替换，中途失败不丢记录。
+    每个测试进程写自己的 ``blocks-<后端>-<pid>.jsonl``，不合并的话文件越积越
+    多，构建读记录也越来越慢。仍在运行的进程的文件不动（它可能还在追加）。合并
+    文件先写临时文件再原子替换，中途失败不丢记录。
     """
     directory = Path(directory or LOCAL_DIR)
     if not directory.is_dir():
@@ -124,16 +194,16 @@ def compact(directory: Path | None = None) -> int:
             done.append(f)
     if not done:
         return 0
-    latest = _latest([*sorted(directory.glob("blocks-*-merged.jsonl")), *done])
+    latest = _latest(
+        [*sorted(directory.glob("blocks-*-merged.jsonl")), *done]
+    )
     by_backend: dict[str, list[dict]] = {}
     for r in latest.values():
         by_backend.setdefault(r["backend"], []).append(r)
     for backend, rows in by_backend.items():
-        out = directory / f"blocks-{backend.lower()}-merged.jsonl"
-        tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(rows, key=lambda r: r["id"])),
-                       encoding="utf-8")
-        os.replace(tmp, out)
+        write_atomic(
+            directory / f"blocks-{backend.lower()}-merged.jsonl", _jsonl(rows)
+        )
     for f in done:
         f.unlink(missing_ok=True)
     return len(done)
@@ -149,7 +219,14 @@ class Badge:
     @property
     def text(self) -> str:
         if self.verified:
-            return " · ".join(["已验证", *self.verified, f"tinygrad {self.tinygrad}", self.date])
+            return " · ".join(
+                [
+                    "已验证",
+                    *self.verified,
+                    f"tinygrad {self.tinygrad}",
+                    self.date,
+                ]
+            )
         return " · ".join(["验证未通过", *self.failed, self.date])
 
     @property
@@ -158,42 +235,60 @@ class Badge:
 
 
 def badge_for(bid: str, records: dict[tuple[str, str], dict]) -> Badge | None:
-    """代码块的徽章；没有任何记录（或只有跳过的记录）时返回 None——绝不显示假的徽章。"""
-    mine = {backend: r for (i, backend), r in records.items() if i == bid and r["result"] in ("passed", "failed")}
+    """代码块的徽章。
+
+    没有任何记录（或只有跳过的记录）时返回 None：绝不显示假的徽章。
+    """
+    mine = {
+        backend: r
+        for (i, backend), r in records.items()
+        if i == bid and r["result"] in ("passed", "failed")
+    }
     if not mine:
         return None
     order = {b: n for n, b in enumerate(BACKEND_ORDER)}
-    ok = sorted((b for b, r in mine.items() if r["result"] == "passed"), key=lambda b: order.get(b, 99))
-    bad = sorted((b for b, r in mine.items() if r["result"] == "failed"), key=lambda b: order.get(b, 99))
+    ok = sorted(
+        (b for b, r in mine.items() if r["result"] == "passed"),
+        key=lambda b: order.get(b, 99),
+    )
+    bad = sorted(
+        (b for b, r in mine.items() if r["result"] == "failed"),
+        key=lambda b: order.get(b, 99),
+    )
     pool = [mine[b] for b in ok] or [mine[b] for b in bad]
     newest = max(pool, key=lambda r: r.get("time", 0))
-    return Badge(ok, bad, newest.get("tinygrad", "?"), newest.get("date", "?"))
+    return Badge(
+        ok, bad, newest.get("tinygrad", "?"), newest.get("date", "?")
+    )
 
 
 def export(backend: str, dest: Path = COMMITTED_DIR) -> Path:
-    """把本地某个后端的最新记录导出到 verification/，以便提交（例如在 NVIDIA 机器上跑完 CUDA 之后）。"""
-    from devtools.badges import all_blocks
-
-    current = {bid for _, _, bid in all_blocks()}  # 只导出与现在的代码对应的记录（改过的代码的旧记录没有用）
-    records = [r for (bid, b), r in load([LOCAL_DIR]).items() if b == backend and bid in current]
+    """把本地某个后端的最新记录导出到 verification/，以便提交（例如在 NVIDIA
+    机器上跑完 CUDA 之后）。"""
+    # 只导出与现在的代码对应的记录（改过的代码的旧记录没有用）
+    current = {bid for _, _, bid in all_blocks()}
+    local = load([LOCAL_DIR]).items()
+    records = [r for (bid, b), r in local if b == backend and bid in current]
     if not records:
         raise SystemExit(f"本地没有 {backend} 的记录：先用 DEV=... 运行测试")
-    dest.mkdir(parents=True, exist_ok=True)
-    out = dest / f"blocks-{backend.lower()}.jsonl"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in sorted(records, key=lambda r: r["id"])),
-                   encoding="utf-8")
-    os.replace(tmp, out)  # 原子替换：中途失败不会留下半个文件
-    return out
+    return write_atomic(
+        dest / f"blocks-{backend.lower()}.jsonl", _jsonl(records)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m devtools.records", description="验证记录")
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.records", description="验证记录"
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    ex = sub.add_parser("export", help="把本地某后端的记录导出到 verification/ 以便提交")
-    ex.add_argument("--backend", required=True, help="CPU、OpenCL、CUDA、Metal 等")
+    ex = sub.add_parser(
+        "export", help="把本地某后端的记录导出到 verification/ 以便提交"
+    )
+    ex.add_argument(
+        "--backend", required=True, help="CPU、OpenCL、CUDA、Metal 等"
+    )
     sub.add_parser("show", help="打印每个代码块的徽章")
     args = parser.parse_args(argv)
     if args.cmd == "export":

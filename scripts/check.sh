@@ -4,8 +4,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-bash scripts/bootstrap.sh test >&2
+# 只需要文档环境（.venv 的 docs 依赖、KaTeX）、bubblewrap 和代码块的 .venv-blocks：不装 torch、Chromium、PoCL。
+bash scripts/bootstrap.sh docs >&2
 export NO_MKDOCS_2_WARNING=1 MPLBACKEND=Agg
-export DEV="${DEV:-CPU}" CACHEDB="${CACHEDB:-$ROOT/.cache/tinygrad/cache.db}"
-mkdir -p "$(dirname "$CACHEDB")"
+# 代码块在沙箱里运行，内核缓存是 .cache/tinygrad-blocks/（devtools/sandbox.py）；笔记本也一样。
+export DEV="${DEV:-CPU}"
 exec .venv/bin/python -m devtools.check "$@"

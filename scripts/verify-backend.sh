@@ -11,6 +11,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [ ! -x .venv/bin/python ]; then "${PYTHON:-python3}" -m venv .venv; fi
 .venv/bin/python -m pip install -q -e ".[test]"
+# 代码块用只装了 tinymodels 的 .venv-blocks，在 bubblewrap 沙箱里运行（devtools/sandbox.py；GPU 的设备文件会带进沙箱）。
+# 没有 bubblewrap 的机器（macOS）上验证自己的代码：KB_SANDBOX=off bash scripts/verify-backend.sh METAL
+if [ ! -x .venv-blocks/bin/python ]; then "${PYTHON:-python3}" -m venv .venv-blocks; fi
+.venv-blocks/bin/python -m pip install -q -e .
 export MPLBACKEND=Agg NO_MKDOCS_2_WARNING=1
 .venv/bin/python -m tinymodels parity --device "$BACKEND" --record verification/
 if [ "${KB_PARITY_ONLY:-0}" != 1 ]; then

@@ -81,7 +81,9 @@ def test_no_warnings_tracebacks_or_local_paths_in_built_pages(site_dir):
         for m in _LEAKS.finditer(text):
             snippet = text[max(0, m.start() - 40) : m.end() + 40]
             found.append(f"{page.relative_to(site_dir)}: {snippet!r}")
-    assert not found, "页面里有警告、回溯或本机路径：\n" + "\n".join(found[:20])
+    assert not found, "页面里有警告、回溯或本机路径：\n" + "\n".join(
+        found[:20]
+    )
 
 
 def test_every_notebook_page_was_executed_and_shows_its_own_figure(site_dir):

@@ -5,21 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from devtools import doccheck
 from devtools.codeblocks import iter_code_blocks
+from devtools.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "fixtures" / "bad_pages"
 
 
 def test_docs_have_no_problems():
-    """全站检查：公式、未测试的代码块、嵌入、链接、锚点、导航、front matter、一级标题。"""
+    """全站检查：公式、未测试的代码块、嵌入、链接、锚点、导航、front matter、
+    一级标题。"""
     problems = doccheck.check()
-    assert not problems, "文档检查发现问题：\n" + "\n".join(map(str, problems))
+    assert not problems, "文档检查发现问题：\n" + "\n".join(
+        map(str, problems)
+    )
 
 
 def test_every_python_block_is_executed_or_skipped_with_reason():
@@ -30,7 +32,9 @@ def test_every_python_block_is_executed_or_skipped_with_reason():
             continue
         for block in iter_code_blocks(page.read_text(encoding="utf-8"), page):
             if block.is_python:
-                assert block.skip_reason != "", f"{block.location}: skip 没写理由"
+                assert block.skip_reason != "", (
+                    f"{block.location}: skip 没写理由"
+                )
                 if block.skip_reason:
                     skipped += 1
                 else:
@@ -42,13 +46,32 @@ def test_every_python_block_is_executed_or_skipped_with_reason():
 @pytest.mark.parametrize(
     ("page", "expected"),
     [
-        ("bad_formula.md", "tests/fixtures/bad_pages/bad_formula.md:8: math: "),
-        ("missing_snippet.md", "tests/fixtures/bad_pages/missing_snippet.md:9: snippet-missing: "),
-        ("broken_link.md", "tests/fixtures/bad_pages/broken_link.md:8: link: "),
-        ("broken_anchor.md", "tests/fixtures/bad_pages/broken_anchor.md:10: anchor: "),
-        ("skip_without_reason.md", "tests/fixtures/bad_pages/skip_without_reason.md:8: code-untested: "),
-
-        ("untested_block.md", "tests/fixtures/bad_pages/untested_block.md:8: code-untested: "),
+        (
+            "bad_formula.md",
+            "tests/fixtures/bad_pages/bad_formula.md:8: math: ",
+        ),
+        (
+            "missing_snippet.md",
+            "tests/fixtures/bad_pages/missing_snippet.md:9: "
+            "snippet-missing: ",
+        ),
+        (
+            "broken_link.md",
+            "tests/fixtures/bad_pages/broken_link.md:8: link: ",
+        ),
+        (
+            "broken_anchor.md",
+            "tests/fixtures/bad_pages/broken_anchor.md:10: anchor: ",
+        ),
+        (
+            "skip_without_reason.md",
+            "tests/fixtures/bad_pages/skip_without_reason.md:8: "
+            "code-untested: ",
+        ),
+        (
+            "untested_block.md",
+            "tests/fixtures/bad_pages/untested_block.md:8: code-untested: ",
+        ),
     ],
 )
 def test_bad_page_reports_file_line_rule(page, expected, capsys):
@@ -66,17 +89,36 @@ def test_bad_formula_message_comes_from_katex(capsys):
 
 def test_doccheck_exit_codes(capsys):
     assert doccheck.main([str(ROOT / "docs" / "index.md")]) == 0
-    assert doccheck.main([str(BAD / "broken_link.md"), "--docs-dir", str(BAD)]) == 1
+    assert (
+        doccheck.main([str(BAD / "broken_link.md"), "--docs-dir", str(BAD)])
+        == 1
+    )
     assert doccheck.main([str(ROOT / "docs" / "no-such-page.md")]) == 2
 
 
-def _run_fixture_blocks(page: str, timeout: str = "120") -> subprocess.CompletedProcess:
+def _run_fixture_blocks(
+    page: str, timeout: str = "120"
+) -> subprocess.CompletedProcess:
     """在子进程里用本仓库的 Sybil 配置运行一个夹具页面的代码块。"""
     env = {**os.environ, "KB_DOCS": str(BAD), "KB_BLOCK_TIMEOUT": timeout}
     env.pop("PYTEST_XDIST_WORKER", None)
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(BAD / page), "-q", "-p", "no:xdist", "-rs", "--durations=0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(BAD / page),
+            "-q",
+            "-p",
+            "no:xdist",
+            "-rs",
+            "--durations=0",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -84,20 +126,41 @@ def test_failing_block_reports_page_and_line():
     proc = _run_fixture_blocks("failing_block.md")
     assert proc.returncode == 1, proc.stdout
     # traceback 指向 Markdown 里真实的行，摘要里给出一行原因
-    assert "tests/fixtures/bad_pages/failing_block.md:10: in <module>" in proc.stdout, proc.stdout
+    assert (
+        "tests/fixtures/bad_pages/failing_block.md:10: in <module>"
+        in proc.stdout
+    ), proc.stdout
     assert "AssertionError: 和应为 7，实际为 6" in proc.stdout
 
 
 def test_hanging_block_is_stopped_with_its_location():
     proc = _run_fixture_blocks("hanging_block.md", timeout="2")
     assert proc.returncode == 1, proc.stdout
-    assert "tests/fixtures/bad_pages/hanging_block.md:8: 代码块运行超过 2 秒的上限" in proc.stdout, proc.stdout
+    assert (
+        "tests/fixtures/bad_pages/hanging_block.md:9: sandbox: "
+        "代码块运行超过 2 秒的上限" in proc.stdout
+    ), proc.stdout
+
+
+def test_sandbox_failure_is_one_line_in_pytest_too():
+    """测试命令与检查命令给出同一行：文件:行号: 规则: 说明。"""
+    proc = _run_fixture_blocks("sandbox_write.md")
+    assert proc.returncode == 1, proc.stdout
+    assert (
+        "tests/fixtures/bad_pages/sandbox_write.md:13: sandbox: "
+        "代码块试图写入或删除自己临时目录以外的文件"
+        "（tinymodels/kb-sandbox-test.txt）" in proc.stdout
+    ), proc.stdout
+    assert not (ROOT / "tinymodels" / "kb-sandbox-test.txt").exists()
 
 
 def test_missing_snippet_fails_the_block_too():
     proc = _run_fixture_blocks("missing_snippet.md")
     assert proc.returncode == 1
-    assert "missing_snippet.md:9: 嵌入的文件不存在：snippets/no/such_file.py" in proc.stdout, proc.stdout
+    assert (
+        "missing_snippet.md:9: 嵌入的文件不存在：snippets/no/such_file.py"
+        in proc.stdout
+    ), proc.stdout
 
 
 def test_skip_without_reason_fails_and_skip_with_reason_is_skipped():
@@ -110,12 +173,44 @@ GOOD = ROOT / "tests" / "fixtures" / "good_pages"
 
 
 def test_all_fence_forms_are_collected_and_run():
-    """```python、```py、带标题/属性的代码块、标签页与提示框里的代码块都被执行；跳过显示为 SKIPPED。"""
+    """```python、```py、带标题/属性的代码块、标签页与提示框里的代码块都被执
+    行；跳过显示为 SKIPPED。"""
     env = {**os.environ, "KB_DOCS": str(GOOD)}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(GOOD / "forms.md"), "-q", "-p", "no:xdist", "-rs"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(GOOD / "forms.md"),
+            "-q",
+            "-p",
+            "no:xdist",
+            "-rs",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stdout
     assert "9 passed, 1 skipped" in proc.stdout, proc.stdout
     assert "forms.md:56: 演示：带理由的跳过" in proc.stdout, proc.stdout
+
+
+def test_preview_reports_problems_in_the_terminal(capsys):
+    """scripts/serve.sh：每次重建后，钩子把改过的页面的问题按
+    文件:行号: 规则: 说明 打印到终端（不让预览失败）。"""
+    from devtools import mkdocs_hooks
+
+    mkdocs_hooks._report_problems(BAD, 0.0)
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        "tests/fixtures/bad_pages/broken_link.md:8: link: "
+        "链接的目标不存在：no-such-page.md" in err
+    )
+    assert any(
+        ln.startswith("tests/fixtures/bad_pages/bad_formula.md:8: math: ")
+        and "“\\frac{1}{N \\sum_i x_i”" in ln
+        for ln in err
+    ), err

@@ -216,8 +216,7 @@ def test_dropout_off_at_eval_on_under_context():
 #
 # 入口（模型的 __call__、generate、train_gan 与各构造参数）给出 ValueError，
 # 消息写明参数名、实际形状与期望的形状；只检查这几样，不钉死整句措辞。
-# 内部的层（Linear、Conv2d、注意力、Transformer 块……）相信调用者，
-# 不在这里测。
+# 内部的层（Linear、Conv2d、注意力、Transformer 块……）相信调用者，不在这里测。
 
 SHAPE_ERRORS = [
     # (说明, 调用, 参数名, 实际形状, 期望形状里必须出现的固定尺寸)

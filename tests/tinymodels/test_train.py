@@ -298,9 +298,9 @@ def test_realize_state_makes_first_two_steps_one_graph_same_results(
     digits,
 ):
     prepared, new_graphs = _jit_run(digits, prepare=True)
-    # 第一步与 JIT 录制的第二步是同一张图：只调度一次。不先 realize 时
-    # 第一步的图里还带着权重初始化和 Adam 状态的初值，与第二步不同，
-    # 这里会是 2
+    # 第一步与 JIT 录制的第二步是同一张图：只调度一次。
+    # 不先 realize 时第一步的图里还带着权重初始化和 Adam 状态的初值，
+    # 与第二步不同，这里会是 2
     assert new_graphs == 1
     plain, _ = _jit_run(digits, prepare=False)
     assert (
