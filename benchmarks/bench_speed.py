@@ -71,17 +71,8 @@ PROBE_URL = "guide/"
 
 
 def _site_path() -> str:
-    """mkdocs serve 把站点挂在 site_url 的路径下（例如 /tinymodels-kb/）。"""
-    import re
-    from urllib.parse import urlparse
-
-    m = re.search(
-        r"^site_url:\s*(\S+)",
-        (ROOT / "mkdocs.yml").read_text(encoding="utf-8"),
-        re.M,
-    )
-    path = urlparse(m.group(1)).path if m else "/"
-    return path if path.endswith("/") else path + "/"
+    """scripts/serve.sh 把站点挂在根路径（见脚本里的说明）。"""
+    return "/"
 
 
 def log(msg: str) -> None:
