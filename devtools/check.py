@@ -13,7 +13,9 @@ devtools/doccheck.py，另外两条来自真正运行代码：
   snippets/ 的片段文件里）；
 - ``sandbox``：代码块越出了沙箱（devtools/sandbox.py）：写入或删除自己临时
   目录以外的文件、访问网络（包括它启动的进程）、超过内存、磁盘或时间上限；
-- ``code-slow``：代码块运行超过 ``--slow`` 秒（默认 20 秒）。
+- ``code-slow``：代码块运行超过 ``--slow`` 秒（默认 20 秒）；
+- ``output-changed`` / ``output-missing``：代码块的输出与紧跟其后的
+  ```output 块不符 / 打印了输出却没有输出块（devtools/outputs.py）。
 
 代码块只在沙箱里运行：bubblewrap 不能启动时打印一行原因和安装方法，退出码 2，
 绝不退回到不加沙箱运行。
@@ -31,8 +33,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from devtools import doccheck, records, runner, sandbox
-from devtools.codeblocks import iter_includes
+from devtools import doccheck, outputs, records, runner, sandbox
+from devtools.codeblocks import iter_code_blocks, iter_includes
 from devtools.paths import DOCS, ROOT, rel
 from devtools.problems import Problem
 
@@ -124,8 +126,25 @@ def _page_problems(page: Path, slow: float, docs_dir: Path) -> list[Problem]:
             )
         ]
     problems = []
+    text = page.read_text(encoding="utf-8")
+    blocks = iter_code_blocks(text, page)
+    expected = outputs.output_blocks(text, blocks)
+    index_of = {b.start: i for i, b in enumerate(blocks)}
+    previous = None  # 上一个通过的代码块的标准输出（续写块要去掉它）
     for block, result in runner.run_page(page):
         records.record_block(block, result)
+        if result.ok:
+            found = outputs.problem_for(
+                block,
+                outputs.own_stdout(
+                    result.stdout,
+                    previous if block.continues_previous else None,
+                ),
+                expected.get(index_of[block.start]),
+            )
+            if found:
+                problems.append(found[0])
+        previous = result.stdout if result.ok else None
         if result.outcome == "failed":
             if _explained(block, result):
                 continue

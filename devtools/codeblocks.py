@@ -13,6 +13,8 @@
 - 故意接着上一段运行的代码块，第一行写 ``# 接上一段代码``（页面上看得见）。
 - 只由 ``--8<-- "snippets/....py"`` 组成的代码块，会以真实路径运行被嵌入的文
   件，报错时给出 ``snippets/x.py:行号``。
+- 紧跟在代码块后面的 ```` ```output ```` 块写出它打印了什么，测试核对它
+  （devtools/outputs.py）。
 - 不执行的代码块必须在它前面写 ``<!-- skip: next "理由" -->``，测试里显示为
   SKIPPED。
 """
@@ -29,6 +31,9 @@ PYTHON_LANGS = frozenset({"python", "py", "python3", "py3"})
 PYTHONISH_LANGS = frozenset(
     {"pycon", "ipython", "ipython3", "python-repl", "pyi", "jupyter"}
 )
+#: 输出块的语言名：紧跟在代码块后面，写出它打印了什么；不执行，测试核对它
+#: （devtools/outputs.py）。
+OUTPUT_LANG = "output"
 #: 续写标记：代码块第一行（去掉空白后）以它开头时，接着上一个 Python 代码块的
 #: 命名空间运行。
 CONTINUE_MARKER = "# 接上一段代码"

@@ -45,6 +45,7 @@ from itertools import groupby
 from pathlib import Path
 
 from devtools.codeblocks import (
+    OUTPUT_LANG,
     PYTHONISH_LANGS,
     iter_code_blocks,
     iter_includes,
@@ -560,8 +561,22 @@ def _parses_as_python(code: str) -> bool:
 
 
 def check_fence_languages(page: Path, text: str) -> list[Problem]:
+    from devtools.outputs import output_blocks
+
     found: list[tuple[int, str]] = []  # (行号, 说明)
-    for block in iter_code_blocks(text, page):
+    blocks = iter_code_blocks(text, page)
+    attached = {o.line for o in output_blocks(text, blocks).values()}
+    for block in blocks:
+        if block.lang == OUTPUT_LANG:  # 代码块的输出：不执行，测试核对
+            if block.line not in attached:
+                found.append(
+                    (
+                        block.line,
+                        "```output 块必须紧跟在它所属的 Python 代码块"
+                        "后面（中间只能有空行）",
+                    )
+                )
+            continue
         if not block.lang:
             found.append(
                 (block.line, "代码块没有标注语言（不是代码请写 ```text）")

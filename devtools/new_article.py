@@ -63,6 +63,13 @@ assert np.isclose(s, np.sum(x_np**2), rtol=1e-5)
 --8<-- "{snippet_rel}"
 ```
 
+```output
+示例运行成功
+```
+
+<!-- 上面的 output 块写出代码块打印了什么，测试每次都核对；改了代码后用
+python -m devtools.outputs --update 页面 刷新（见 CONTRIBUTING.md）。 -->
+
 ## 小结
 
 - （要点一。）

@@ -9,7 +9,10 @@
 - ``--8<--`` 嵌入块按被嵌入文件的真实路径运行，出错时 traceback 指向
   ``snippets/x.py:行号``；
 - 跳过必须写理由，并显示为 SKIPPED；
-- 每个代码块有时间上限，超时报告代码块的位置，而不是让 CI 卡住。
+- 每个代码块有时间上限，超时报告代码块的位置，而不是让 CI 卡住；
+- 代码块的标准输出与紧跟其后的 ```output 块核对（devtools/outputs.py）：
+  不符报告 ``output-changed`` 和 diff，打印了却没有输出块报告
+  ``output-missing``。
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import pytest
 from sybil import Region
 
-from devtools import records, runner, sandbox
+from devtools import outputs, records, runner, sandbox
 from devtools.codeblocks import CodeBlock, iter_code_blocks
 from devtools.paths import rel
 
@@ -28,8 +31,15 @@ DocBlockError = runner.DocBlockError
 class BlockEvaluator:
     """执行一个代码块。作为 Sybil Region 的 evaluator。"""
 
-    def __init__(self, block: CodeBlock, index: int, previous: int | None):
+    def __init__(
+        self,
+        block: CodeBlock,
+        index: int,
+        previous: int | None,
+        expected: CodeBlock | None = None,
+    ):
         self.block, self.index, self.previous = block, index, previous
+        self.expected = expected  # 紧跟其后的 ```output 块
 
     def __repr__(self) -> str:
         return f"<代码块 {rel(self.block.path)}:{self.block.line}>"
@@ -54,17 +64,31 @@ class BlockEvaluator:
                 pytrace=False,
             )
         store[self.index] = result.units
+        stdouts = example.document.namespace.setdefault("__kb_stdout__", {})
+        stdouts[self.index] = result.stdout
+        stdout = outputs.own_stdout(
+            result.stdout,
+            stdouts.get(self.previous)
+            if self.block.continues_previous
+            else None,
+        )
+        found = outputs.problem_for(self.block, stdout, self.expected)
+        if found:
+            problem, diff = found
+            pytest.fail(f"{problem}\n{diff}".rstrip(), pytrace=False)
 
 
 def parse_python_blocks(document):
     """Sybil 解析器：为文档中每个 Python 代码块产出一个 Region。"""
     previous = None
-    for index, block in enumerate(
-        iter_code_blocks(document.text, document.path)
-    ):
+    blocks = iter_code_blocks(document.text, document.path)
+    expected = outputs.output_blocks(document.text, blocks)
+    for index, block in enumerate(blocks):
         if not block.is_python:
             continue
-        evaluator = BlockEvaluator(block, index, previous)
+        evaluator = BlockEvaluator(
+            block, index, previous, expected.get(index)
+        )
         yield Region(
             block.start, block.end, parsed=block, evaluator=evaluator
         )

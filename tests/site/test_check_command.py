@@ -98,6 +98,8 @@ def test_every_bad_fixture_reports_exactly_the_expected_file_line_rule():
         "sandbox",
         "foreign-import",
         "placeholder",
+        "output-changed",
+        "output-missing",
     }
     # 沙箱与 foreign-import：一行、位置只写一次、没有内部类名，说明逐字固定
     lines = set(proc.stdout.splitlines())
