@@ -13,15 +13,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 from tinygrad import Tensor, dtypes
 
-__all__ = ["expect", "require", "fmt"]
+__all__ = ["expect", "require", "fmt", "is_int"]
 
 
 def fmt(shape) -> str:
     """把形状写成 ``(a, b)``；一维写成 ``(a,)``。"""
     parts = [str(s) for s in shape]
     return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+
+
+def is_int(v, low: int = 0) -> bool:
+    """``v`` 是不小于 ``low`` 的整数（``True``/``False`` 不算）。"""
+    ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    return ok and v >= low
 
 
 def require(ok: bool, message: str) -> None:

@@ -23,7 +23,7 @@ from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters, get_state_dict
 
-from tinymodels._contract import require
+from tinymodels._contract import is_int, require
 from tinymodels._tinygrad import read_scalar
 from tinymodels.data.loader import as_numpy, batches
 from tinymodels.layers import init
@@ -85,7 +85,7 @@ class History:
 def set_seed(seed: int) -> None:
     """固定参数初值、Dropout、NumPy 与 ``random`` 的随机性；建模型前调用。"""
     require(
-        type(seed) is int and seed >= 0,
+        is_int(seed),
         f"set_seed: seed 应为非负整数，实际为 {seed!r}",
     )
     init.seed(seed)
@@ -231,7 +231,9 @@ class _Evaluator:
                 fn = self._forward
                 if self.jit:
                     key = (xb.shape, xb.dtype, yb.shape, yb.dtype)
-                    fn = self.jits.setdefault(key, TinyJit(self._forward))
+                    if key not in self.jits:
+                        self.jits[key] = TinyJit(self._forward)
+                    fn = self.jits[key]
                 loss, out = fn(xb, yb)
                 totals["loss"] += read_scalar(loss) * len(xb)
                 for name, metric in self.metrics.items():
@@ -272,7 +274,7 @@ def evaluate(
     x, y = _check_data("data", data, "evaluate")
     loss_fn = _check_loss(loss_fn, "evaluate")
     require(
-        isinstance(batch_size, int) and batch_size >= 1,
+        is_int(batch_size, 1),
         f"evaluate: batch_size={batch_size!r} 应为正整数",
     )
     evaluator = _Evaluator(
@@ -323,11 +325,11 @@ def fit(
         None if val_data is None else _check_data("val_data", val_data, "fit")
     )
     require(
-        isinstance(epochs, int) and epochs >= 1,
+        is_int(epochs, 1),
         f"fit: epochs={epochs!r} 应为正整数",
     )
     require(
-        isinstance(batch_size, int) and 1 <= batch_size <= len(x),
+        is_int(batch_size, 1) and batch_size <= len(x),
         f"fit: batch_size={batch_size!r} 应为 1..{len(x)}（训练样本数）"
         "之间的整数",
     )
@@ -336,18 +338,19 @@ def fit(
         "fit: optimizer 应为 tinygrad 优化器，"
         f"实际为 {type(optimizer).__name__}",
     )
-    require(
-        type(seed) is int and seed >= 0, f"fit: seed={seed!r} 应为非负整数"
-    )
+    require(is_int(seed), f"fit: seed={seed!r} 应为非负整数")
     loss_fn = _check_loss(loss_fn, "fit")
     metrics = _metrics(metrics, loss_fn, "fit")
-    evaluator = val and _Evaluator(model, loss_fn, metrics, True)
+    evaluator = (
+        None if val is None else _Evaluator(model, loss_fn, metrics, True)
+    )
     show = progress if progress is not None else sys.stderr.isatty()
     history = History()
     Tensor.manual_seed(seed)  # Dropout 掩码可复现
-    from tqdm import (
-        tqdm,
-    )  # 不用 tqdm.auto：没装 ipywidgets 时它在笔记本里报警告
+    # 不用 tqdm.auto：没装 ipywidgets 时它在笔记本里报警告
+    from tqdm import tqdm
+
+    opt = step = None
 
     for epoch in range(1, epochs + 1):
         start, losses = time.perf_counter(), []
@@ -356,8 +359,10 @@ def fit(
             for xb, yb in tqdm(
                 order, total=len(x) // batch_size, disable=not show
             ):
-                opt, step = _cached_step(model, loss_fn, optimizer, xb, yb)
-                if not losses and epoch == 1:
+                if step is None:  # 第一批：取（或编译）训练步
+                    opt, step = _cached_step(
+                        model, loss_fn, optimizer, xb, yb
+                    )
                     realize_state(model, opt)  # 见 realize_state
                 loss = read_scalar(step(xb, yb))
                 if not math.isfinite(loss):
@@ -369,7 +374,7 @@ def fit(
                 losses.append(loss)
         history.step_losses += losses
         record = {"epoch": epoch, "loss": float(np.mean(losses))}
-        if evaluator:
+        if evaluator is not None:
             metrics_ = evaluator.run(*val, max(batch_size, 256))
             record.update({f"val_{k}": v for k, v in metrics_.items()})
         record["seconds"] = time.perf_counter() - start

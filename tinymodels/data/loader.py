@@ -6,16 +6,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinymodels._contract import fmt, require
+from tinymodels._contract import fmt, is_int, require
 from tinymodels._tinygrad import to_device
 
-__all__ = ["as_numpy", "batches", "is_int"]
-
-
-def is_int(v, low: int = 0) -> bool:
-    """``v`` 是不小于 ``low`` 的整数（``True``/``False`` 不算）。"""
-    ok = isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-    return ok and v >= low
+__all__ = ["as_numpy", "batches"]
 
 
 def as_numpy(name: str, array) -> np.ndarray:

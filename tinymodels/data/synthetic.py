@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinymodels._contract import require
-from tinymodels.data.loader import is_int
+from tinymodels._contract import is_int, require
 
 __all__ = [
     "adding_problem",

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinymodels._contract import fmt, require
-from tinymodels.data.loader import is_int
+from tinymodels._contract import fmt, is_int, require
 
 __all__ = [
     "CORPUS_PATH",

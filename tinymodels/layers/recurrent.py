@@ -202,15 +202,7 @@ class GRU(_Recurrent):
     def __call__(
         self, x: Tensor, h0: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """对整条序列运行。
-
-        Args:
-            x: 输入序列 ``(B, T, I)``。
-            h0: 初始隐状态 ``(B, H)``；``None`` 表示全零。
-
-        Returns:
-            tuple: 每步的隐状态 ``(B, T, H)`` 与最后的 ``h_T`` ``(B, H)``。
-        """
+        """对整条序列运行，参数与返回值同 ``RNN.__call__``。"""
         h, hs = h0, []
         # b_hn 被 r 乘，不能与 b_in 合并，所以投影里只加 b_ih
         for xw_t in self._project(x, self.bias_ih):

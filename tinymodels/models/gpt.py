@@ -17,6 +17,7 @@ from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.state import get_parameters
 
 from tinymodels._contract import expect, require
+from tinymodels._tinygrad import to_device
 from tinymodels.layers import init
 from tinymodels.layers.basic import Dropout, LayerNorm, Linear
 
@@ -195,7 +196,7 @@ class TinyGPT:
         B, L = ctx.shape
         window = np.zeros((B, self.block_size), np.int32)
         window[:, :L] = ctx
-        logits = _forward_jit(self, B)(Tensor(window)).numpy()
+        logits = _forward_jit(self, B)(to_device(window)).numpy()
         return logits[:, L - 1].astype(np.float64)
 
 
