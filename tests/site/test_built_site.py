@@ -437,3 +437,12 @@ def test_api_reference_covers_every_public_name(site_dir):
             undocumented.append(name)
     assert not missing, f"API 参考页缺少：{missing}"
     assert not undocumented, f"没有文档字符串：{undocumented}"
+
+
+# 各主题的建站后测试写在 tests/site/_built_*.py 里，导入到这里才能共用上面的
+# 一次构建（模块级 fixture）并落在同一个 xdist worker 上。
+from _built_math import *  # noqa: E402, F403
+from _built_notebooks import *  # noqa: E402, F403
+from _built_reader import *  # noqa: E402, F403
+from _built_search import *  # noqa: E402, F403
+from _built_shell import *  # noqa: E402, F403
