@@ -1200,6 +1200,466 @@ def gpt_stack() -> Drawing:
     return d
 
 
+# ------------------------------------------------- 分词（tokenization.md）
+#: 手算例子的词频表：每行一个词，词与词之间的换行自成一段
+BPE_WORDS = {"data": 6, "date": 4, "gate": 3, "later": 2}
+
+
+def bpe_merges() -> Drawing:
+    """手算例子的前 5 次合并：每行是那次合并之后各个词的切分。
+
+    切分与每对的次数都由 BPETokenizer 训练、编码得到，不是手写的。
+    """
+    from tinymodels import BPETokenizer
+
+    steps = 5
+    text = "\n".join(w for w, n in BPE_WORDS.items() for _ in range(n))
+    tok = BPETokenizer.train(text, 256 + steps)
+    words = list(BPE_WORDS)
+    d = Drawing(
+        "bpe-merges",
+        68 + 42 * (steps + 1),
+        "BPE 在 data、date、gate、later 上的前 5 次合并：每行是合并之后"
+        "各个词被切成的词元",
+    )
+    col0, col_w, top = 248, 106, 60
+    for j, w in enumerate(words):
+        cx = col0 + col_w * (j + 0.5)
+        d.text(cx, 24, f"{w} × {BPE_WORDS[w]}", bold=True)
+    d.text(16, 24, "合并（这一对的次数）", anchor="start", bold=True)
+    for k in range(steps + 1):
+        y = top + 42 * k
+        sub = BPETokenizer(tok.merges[:k])
+        if k == 0:
+            label = "开始：每个字节一个词元"
+        else:
+            # 合并前（前 k−1 次合并之后）这一对在词频表里出现的次数
+            prev = BPETokenizer(tok.merges[: k - 1])
+            pair = tok.merges[k - 1]
+            count = sum(
+                n * list(zip(ids, ids[1:])).count(pair)
+                for w, n in BPE_WORDS.items()
+                for ids in [prev.encode(w)]
+            )
+            a, b = (tok.vocab[t].decode() for t in pair)
+            label = f"第 {k} 次：{a} + {b} → {a + b}（{count}）"
+        assert text_width(label, 13) <= col0 - 24, label
+        d.text(16, y + 5, label, size=13, anchor="start")
+        for j, w in enumerate(words):
+            ids = sub.encode(w)
+            widths = [8 + 8 * len(sub.vocab[t]) for t in ids]
+            total = sum(widths) + 3 * (len(ids) - 1)
+            assert total <= col_w - 6, (w, k)
+            x = col0 + col_w * (j + 0.5) - total / 2
+            for t, bw in zip(ids, widths):
+                new = k > 0 and t == 256 + k - 1  # 这一步刚合成的词元
+                d.rect(x, y - 12, bw, 24, "orange" if new else "gray", rx=4)
+                d.text(x + bw / 2, y + 5, sub.vocab[t].decode(), size=13)
+                x += bw + 3
+    d.text(
+        WIDTH / 2,
+        68 + 42 * (steps + 1) - 14,
+        "橙色是这一步新合成的词元；date 被切成 dat + e，因为 dat 先学到",
+        size=12,
+        muted=True,
+    )
+    return d
+
+
+def bpe_tokens_per_char() -> Drawing:
+    """词表大小与每个字符的词元数：语料前 80% 训练，后 20% 上计数。
+
+    与 tokenization.md 里的代码用同一个划分；更大的词表就是同一次训练
+    多用几条合并规则（BPE 的合并是贪心的，前 k 条与只学 k 条相同）。
+    """
+    import math
+
+    from tinymodels import BPETokenizer, load_corpus
+
+    text = load_corpus()
+    cut = len(text) * 4 // 5
+    train, held = text[:cut], text[cut:]
+    sizes = [256, 320, 384, 512, 768, 1024, 1536, 2048]
+    big = BPETokenizer.train(train, sizes[-1])
+    han = re.findall("[\u4e00-\u9fff]+", held)  # 连续的汉字
+    n_han = sum(map(len, han))
+    per_han, per_char = [], []
+    for v in sizes:
+        tok = BPETokenizer(big.merges[: v - 256])
+        per_han.append(sum(len(tok.encode(s)) for s in han) / n_han)
+        per_char.append(len(tok.encode(held)) / len(held))
+
+    height = 330
+    d = Drawing(
+        "bpe-tokens-per-char",
+        height,
+        "词表从 256 增大到 2048 时，每个汉字平均用的词元数从 3 降到 "
+        f"{per_han[-1]:.2f}",
+    )
+    x0, x1, y0, y1 = 70, 630, 272, 76  # 绘图区：左右、下上
+    lo, hi = math.log2(sizes[0]), math.log2(sizes[-1])
+
+    def px(v: float) -> float:
+        return x0 + (math.log2(v) - lo) / (hi - lo) * (x1 - x0)
+
+    def py(r: float) -> float:
+        return y0 - r / 3.0 * (y0 - y1)
+
+    for r in (0, 1, 2, 3):  # 横向网格线
+        d.line([(x0, py(r)), (x1, py(r))], arrow=False, width=0.5)
+        d.text(x0 - 8, py(r) + 5, str(r), size=12, anchor="end")
+    for v in (256, 512, 1024, 2048):
+        d.text(px(v), y0 + 20, str(v), size=12)
+    d.text((x0 + x1) / 2, y0 + 44, "词表大小（对数刻度）", size=13)
+    d.text(x0 - 52, 30, "每个字符的词元数", size=13, anchor="start")
+    d.line(
+        [(px(v), py(r)) for v, r in zip(sizes, per_han)], arrow=False, width=2
+    )
+    d.line(
+        [(px(v), py(r)) for v, r in zip(sizes, per_char)],
+        dash=True,
+        arrow=False,
+        width=2,
+    )
+    for v, r in zip(sizes, per_han):
+        d.parts.append(
+            f'<circle cx="{_fmt(px(v))}" cy="{_fmt(py(r))}" r="4" '
+            'fill="currentColor" stroke="none"/>'
+        )
+        if v in (256, 512, 1024, 2048):
+            d.text(px(v), py(r) - 10, f"{r:.2f}", size=12)
+    # 图例
+    lx, ly = 400, 26
+    d.line([(lx, ly), (lx + 34, ly)], arrow=False, width=2)
+    d.text(lx + 42, ly + 5, "只数汉字", size=13, anchor="start")
+    d.line(
+        [(lx, ly + 24), (lx + 34, ly + 24)], dash=True, arrow=False, width=2
+    )
+    d.text(
+        lx + 42, ly + 29, "全部文字（含字母、空白）", size=13, anchor="start"
+    )
+    d.text(
+        x0 + 6, py(1) - 6, "字符级分词：每字 1 个", size=12, anchor="start"
+    )
+    return d
+
+
+# ------------------------------------------------ 推理：KV 缓存与采样
+# （docs/llm/inference.md；配置与页面相同）
+INFERENCE_CONFIG = dict(
+    vocab_size=64, block_size=32, num_heads=4, num_kv_heads=2
+)
+
+
+def kv_cache() -> Drawing:
+    """预填充与解码：缓存的形状、写入的行、解码一步的 q。"""
+    from tinygrad import Tensor, dtypes
+
+    from tinymodels.models.llama import TinyLlama
+
+    model = TinyLlama(**INFERENCE_CONFIG)
+    T0, B = 8, 1
+    cache = model.new_cache(batch_size=B)
+    k_shape = tuple(cache.k[0].shape)
+    idx = Tensor.zeros(B, T0, dtype=dtypes.int32)
+    logits = model(idx)  # 惰性：只读形状
+    one = Tensor.zeros(B, 1, dtype=dtypes.int32)
+    attn = model.blocks[0].attn
+    x1 = model.tok_emb[one]
+    q1 = attn.wq(x1).reshape(B, 1, attn.h, attn.d_h).transpose(1, 2)
+    step_logits = model.head(x1)
+    V, T_max, L = model.vocab_size, model.block_size, model.num_layers
+    assert k_shape == (B, model.num_kv_heads, T_max, model.d_h)
+
+    d = Drawing(
+        "kv-cache",
+        330,
+        f"预填充 {T0} 个位置写满缓存的前 {T0} 行，解码一步只算一个位置、"
+        f"写第 {T0} 行；每层缓存 k、v 各 {shape_str(k_shape)}",
+    )
+    d.text(
+        WIDTH / 2,
+        22,
+        f"TinyLlama(V={V}, block_size={T_max}, d_model={model.d_model}, "
+        f"h={model.num_heads}, n_kv={model.num_kv_heads}, L={L})",
+        bold=True,
+        size=13,
+    )
+    # 上：预填充
+    y1 = 75
+    d.text(20, y1 - 26, "预填充（一次）", anchor="start", bold=True, size=13)
+    d.box(85, y1, 120, 42, ["提示 idx", shape_str(idx.shape)], "gray", 13)
+    d.line([(145, y1), (200, y1)])
+    d.box(290, y1, 180, 42, [f"前向：{T0} 个位置并行"], "blue", 13)
+    d.line([(380, y1), (440, y1)])
+    d.box(535, y1, 190, 42, ["logits", shape_str(logits.shape)], "gray", 13)
+    # 中：一层的缓存，T_max 个格子
+    cx0, cy, cw = 70, 150, 17
+    d.text(
+        280,
+        cy - 12,
+        f"一层的 k 缓存 {shape_str(k_shape)}（v 同形；共 {L} 层 × 2）："
+        "每格一个位置",
+        anchor="start",
+        size=12,
+    )
+    for j in range(T_max):
+        tint, op = ("green", 0.45) if j < T0 else ("gray", 0.04)
+        if j == T0:
+            tint, op = "orange", 0.5
+        d.rect(
+            cx0 + j * cw, cy, cw, 26, tint, rx=0, opacity=op, stroke_width=0.8
+        )
+    for j in (0, T0, T_max - 1):
+        d.text(cx0 + (j + 0.5) * cw, cy + 44, str(j), size=12, muted=True)
+    d.line([(290, y1 + 21), (cx0 + T0 * cw / 2, cy - 4)])
+    d.text(
+        215,
+        118,
+        f"写入第 0..{T0 - 1} 行",
+        size=12,
+        anchor="end",
+    )
+    # 下：解码一步
+    y2 = 265
+    d.text(
+        20, y2 - 30, "解码（每步一次）", anchor="start", bold=True, size=13
+    )
+    d.box(85, y2, 120, 42, ["新词元", shape_str(one.shape)], "gray", 13)
+    d.line([(145, y2), (200, y2)])
+    d.box(
+        290,
+        y2,
+        180,
+        42,
+        ["前向：1 个位置", f"q {shape_str(q1.shape)}"],
+        "orange",
+        13,
+    )
+    d.line([(380, y2), (440, y2)])
+    d.box(
+        535,
+        y2,
+        190,
+        42,
+        ["logits", shape_str(step_logits.shape[:1] + (1, V))],
+        "gray",
+        13,
+    )
+    hx = cx0 + (T0 + 0.5) * cw
+    d.line([(270, y2 - 21), (hx, cy + 30)])
+    d.line([(330, y2 - 21), (cx0 + 4 * cw, cy + 30)], dash=True)
+    d.text(
+        cx0 + 6 * cw + 120,
+        cy + 62,
+        f"写第 {T0} 行；q 与第 0..{T0} 行做注意力（虚线）",
+        size=12,
+        anchor="start",
+        muted=True,
+    )
+    d.text(
+        WIDTH / 2,
+        320,
+        f"缓存 {cache.nbytes:,} 字节 = 2 × {L} 层 × {model.num_kv_heads} 头"
+        f" × {model.d_h} × {T_max} 位置 × 4 字节",
+        size=12,
+        muted=True,
+    )
+    return d
+
+
+def kv_speedup() -> Drawing:
+    """画 benchmarks/kv_cache.json 的测量：每词元耗时与加速比（不计时）。"""
+    import json
+    import math
+
+    data = json.loads(
+        (DOCS.parent / "benchmarks" / "kv_cache.json").read_text("utf-8")
+    )
+    rows = data["rows"]
+    d = Drawing(
+        "kv-speedup",
+        330,
+        "TinyLlama 解码每个词元的耗时：无缓存随上下文长度变慢，有缓存几乎"
+        "不变；加速比 "
+        + "、".join(f"T={r['T']} 时 {r['speedup']:.1f} 倍" for r in rows),
+    )
+    x0, y0, w, h = 80, 40, 560, 210  # 绘图区
+    lo = 10 ** math.floor(math.log10(min(r["cache_ms"] for r in rows)))
+    hi = 10 ** math.ceil(math.log10(max(r["no_cache_ms"] for r in rows)))
+
+    def ypos(ms: float) -> float:
+        return y0 + h - h * math.log10(ms / lo) / math.log10(hi / lo)
+
+    tick = lo
+    while tick <= hi * 1.001:
+        yy = ypos(tick)
+        d.line([(x0, yy), (x0 + w, yy)], arrow=False, width=0.5, dash=True)
+        d.text(x0 - 6, yy + 4, f"{tick:g}", size=12, anchor="end")
+        tick *= 10
+    d.text(20, y0 - 14, "CPU ms / 词元（对数刻度）", size=12, anchor="start")
+    slot = w / len(rows)
+    for i, r in enumerate(rows):
+        cx = x0 + (i + 0.5) * slot
+        for off, key, tint in (
+            (-15, "no_cache_ms", "red"),
+            (15, "cache_ms", "blue"),
+        ):
+            top = ypos(r[key])
+            d.rect(cx + off - 13, top, 26, y0 + h - top, tint, rx=0)
+        d.text(
+            cx,
+            ypos(r["no_cache_ms"]) - 8,
+            f"×{r['speedup']:.1f}",
+            size=12,
+            bold=True,
+        )
+        d.text(cx, y0 + h + 18, f"T = {r['T']}", size=12)
+    d.line([(x0, y0 + h), (x0 + w, y0 + h)], arrow=False)
+    d.rect(x0 + 10, y0 + 4, 14, 14, "red", rx=0)
+    d.text(x0 + 30, y0 + 16, "无缓存", size=12, anchor="start")
+    d.rect(x0 + 90, y0 + 4, 14, 14, "blue", rx=0)
+    d.text(x0 + 110, y0 + 16, "有 KV 缓存", size=12, anchor="start")
+    load = "/".join(f"{v:g}" for v in data["load_before"])
+    d.text(
+        WIDTH / 2,
+        y0 + h + 44,
+        f"{data['cpu']}，{data['cores']} 核，DEV={data['device']}，"
+        f"tinygrad {data['tinygrad']}",
+        size=12,
+        muted=True,
+    )
+    d.text(
+        WIDTH / 2,
+        y0 + h + 62,
+        f"{data['date']} 测量，开始时负载（1/5/15 分钟）{load}；"
+        "benchmarks/bench_kv_cache.py",
+        size=12,
+        muted=True,
+    )
+    return d
+
+
+def sampling_modes() -> Drawing:
+    """同一组 logits 在五种采样设置下的分布（用 next_token_probs 算）。"""
+    import numpy as np
+
+    from tinymodels import next_token_probs
+
+    z = np.array([[2.0, 1.0, 0.5, 0.5, -1.0, 0.0]])  # 与页面相同
+    modes = [
+        ("贪心 τ=0", {"temperature": 0}),
+        ("τ=1", {}),
+        ("τ=0.5", {"temperature": 0.5}),
+        ("top-k k=3", {"top_k": 3}),
+        ("top-p p=0.6", {"top_p": 0.6}),
+    ]
+    d = Drawing(
+        "sampling-modes",
+        200,
+        "6 个词元的 logits (2, 1, 0.5, 0.5, −1, 0) 在贪心、温度 1、温度 "
+        "0.5、top-k 3、top-p 0.6 下的概率",
+    )
+    pw, base, hmax = 128, 150, 110
+    for m, (name, kw) in enumerate(modes):
+        p = next_token_probs(z, **kw)[0]
+        px = 12 + m * (pw + 5)
+        for i, v in enumerate(p):
+            bx = px + 8 + i * 19
+            if v > 0:
+                d.rect(bx, base - hmax * v, 15, hmax * v, "blue", rx=0)
+            d.text(bx + 7.5, base + 16, str(i), size=12, muted=True)
+        d.line([(px + 4, base), (px + pw - 4, base)], arrow=False, width=1)
+        d.text(px + pw / 2, base + 38, name, size=13, bold=True)
+        d.text(px + pw / 2, 28, f"最大 {p.max():.2f}", size=12, muted=True)
+    return d
+
+
+def modern_block() -> Drawing:
+    """TinyLlama 的一个块：RMSNorm、RoPE、GQA、SwiGLU（modern-decoder）。"""
+    from tinygrad import Tensor
+
+    from tinymodels import count_parameters, set_seed
+    from tinymodels.models.llama import Block, rope_tables
+
+    set_seed(0)
+    B, T, dm, h, h_kv, d_ff = 2, 16, 32, 4, 2, 88
+    block = Block(dm, h, h_kv, d_ff, 1e-5)
+    x = Tensor.zeros(B, T, dm)
+    cos, sin = rope_tables(dm // h, T)
+    mask = Tensor.ones(T, T, dtype="bool").tril()
+    y = block(x, cos, sin, mask)  # 只取形状，不计算
+    a = block.attn
+    k = a.wk(x).reshape(B, T, h_kv, a.d_h).transpose(1, 2)
+    q = a.wq(x).reshape(B, T, h, a.d_h).transpose(1, 2)
+    assert tuple(y.shape) == tuple(x.shape)
+    p_attn, p_ffn = count_parameters(a), count_parameters(block.ffn)
+    p_norm = count_parameters(block.attn_norm)
+
+    d = Drawing(
+        "modern-block",
+        270,
+        f"现代解码器块：RMSNorm、带 RoPE 的分组查询注意力、SwiGLU；"
+        f"形状 {shape_str(x.shape)} 进、{shape_str(y.shape)} 出",
+    )
+    d.text(
+        WIDTH / 2,
+        22,
+        f"TinyLlama 的一个块（C = {dm}，h = {h}，h_kv = {h_kv}，"
+        f"d_ff = {d_ff}）：共 {count_parameters(block)} 个参数",
+        bold=True,
+    )
+    cy = 140
+    d.text(18, cy + 5, "x", size=MATH, italic=True)
+    d.line([(28, cy), (58, cy)])
+    d.box(92, cy, 64, 36, ["RMSNorm"], "gray", size=12)
+    d.line([(124, cy), (142, cy)])
+    d.box(
+        215, cy, 142, 70,
+        ["因果自注意力", f"q：{h} 头，k/v：{h_kv} 组", "q、k 先做 RoPE"],
+        "blue", size=12,
+    )  # fmt: skip
+    d.line([(286, cy), (300, cy)])
+    d.op(311, cy, "+")
+    d.line([(322, cy), (340, cy)])
+    d.box(374, cy, 64, 36, ["RMSNorm"], "gray", size=12)
+    d.line([(406, cy), (424, cy)])
+    d.box(
+        497, cy, 142, 70,
+        ["SwiGLU", f"{dm} → 2×{d_ff} → {dm}", "W₂(SiLU(W₁x)⊙W₃x)"],
+        "orange", size=12,
+    )  # fmt: skip
+    d.line([(568, cy), (582, cy)])
+    d.op(593, cy, "+")
+    d.line([(604, cy), (640, cy)])
+    d.text(655, cy + 5, "y", size=MATH, italic=True)
+    # 残差：绕过子层，直接加到输出上
+    d.line([(42, cy), (42, 70), (311, 70), (311, cy - 11)])
+    d.line([(331, cy), (331, 70), (593, 70), (593, cy - 11)])
+    d.text(176, 62, "残差：x 原样加回", size=12, muted=True)
+    d.text(462, 62, "残差", size=12, muted=True)
+    sy = cy + 56
+    d.text(42, sy, shape_str(x.shape), size=12)
+    d.text(92, sy - 20, f"{p_norm} 参数", size=12, muted=True)
+    d.text(215, sy, f"{p_attn} 参数", size=12, muted=True)
+    d.text(
+        215, sy + 18,
+        f"q {shape_str(q.shape)}，k {shape_str(k.shape)}",
+        size=12, muted=True,
+    )  # fmt: skip
+    d.text(374, sy - 20, f"{p_norm} 参数", size=12, muted=True)
+    d.text(497, sy, f"{p_ffn} 参数", size=12, muted=True)
+    d.text(630, sy, shape_str(y.shape), size=12)
+    d.text(
+        WIDTH / 2,
+        258,
+        "与 TinyGPT 的块比：没有偏置，没有位置嵌入（位置由 RoPE 转进 q、k）",
+        size=12,
+        muted=True,
+    )
+    return d
+
+
 #: 文件名（不含 .svg）→ 生成函数；页面用 --8<-- 嵌入这些文件。
 DIAGRAMS: dict[str, Callable[[], Drawing]] = {
     "cnn-conv": cnn_conv,
@@ -1211,6 +1671,12 @@ DIAGRAMS: dict[str, Callable[[], Drawing]] = {
     "autoencoder": autoencoder,
     "gan-loop": gan_loop,
     "gpt-stack": gpt_stack,
+    "bpe-merges": bpe_merges,
+    "bpe-tokens-per-char": bpe_tokens_per_char,
+    "kv-cache": kv_cache,
+    "kv-speedup": kv_speedup,
+    "sampling-modes": sampling_modes,
+    "modern-block": modern_block,
 }
 
 

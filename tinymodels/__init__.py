@@ -17,6 +17,7 @@ from tinymodels.checkpoint import (
     save_checkpoint,
 )
 from tinymodels.data import (
+    BPETokenizer,
     CharTokenizer,
     adding_problem,
     batches,
@@ -64,14 +65,21 @@ from tinymodels.models import (
     Discriminator,
     Generator,
     GRUClassifier,
+    KVCache,
     LeNet,
     LSTMClassifier,
+    RMSNorm,
     RNNClassifier,
     SequenceClassifier,
+    SwiGLU,
     TinyGPT,
+    TinyLlama,
     TransformerEncoder,
+    apply_rope,
+    rope_tables,
     train_gan,
 )
+from tinymodels.sampling import next_token_probs, sample_next
 from tinymodels.train import (
     History,
     TrainingDivergedError,
@@ -99,13 +107,16 @@ __all__ = [
     # 模型
     "MLP", "LeNet", "SequenceClassifier", "RNNClassifier", "LSTMClassifier",
     "GRUClassifier", "TransformerEncoder", "TinyGPT", "Autoencoder",
-    "Generator", "Discriminator", "GAN", "train_gan",
+    "Generator", "Discriminator", "GAN", "train_gan", "TinyLlama", "RMSNorm",
+    "SwiGLU", "KVCache", "rope_tables", "apply_rope",
     # 损失与指标
     "cross_entropy", "mse_loss", "bce_with_logits", "accuracy",
     # 数据
     "load_digits", "adding_problem", "reversal_task", "sorting_task",
     "gaussian_mixture", "mixture_centers", "CharTokenizer", "load_corpus",
-    "next_token_windows", "batches",
+    "next_token_windows", "batches", "BPETokenizer",
+    # 采样
+    "next_token_probs", "sample_next",
     # 训练与检查点
     "fit", "evaluate", "train_step", "realize_state", "set_seed", "History",
     "TrainingDivergedError", "save_checkpoint", "load_checkpoint",

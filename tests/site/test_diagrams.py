@@ -22,7 +22,10 @@ PAGES = [
     "architectures/rnn-lstm.md",
     "architectures/attention-transformer.md",
     "architectures/autoencoder-gan.md",
+    "llm/tokenization.md",
     "llm/tiny-gpt.md",
+    "llm/modern-decoder.md",
+    "llm/inference.md",
 ]
 
 _INCLUDE = re.compile(r'^--8<-- "docs/assets/diagrams/([\w-]+\.svg)"$', re.M)

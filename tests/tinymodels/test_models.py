@@ -386,7 +386,7 @@ BAD_ARGUMENTS = [
     ("TinyGPT vocab", lambda: TinyGPT(0), ("vocab_size",)),
     (
         "generate 温度",
-        lambda: TinyGPT(20).generate(i32(1, 3), 5, temperature=0),
+        lambda: TinyGPT(20).generate(i32(1, 3), 5, temperature=-1),
         ("temperature",),
     ),
     (

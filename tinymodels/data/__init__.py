@@ -6,9 +6,11 @@
 * ``adding_problem``、``reversal_task``、``sorting_task``、
   ``gaussian_mixture``、``mixture_centers``：由种子决定的合成数据；
 * ``CharTokenizer``、``load_corpus``、``next_token_windows``：字符级语言模型；
+* ``BPETokenizer``：字节级 BPE 分词器；
 * ``batches``：可复现顺序的小批量迭代器。
 """
 
+from .bpe import BPETokenizer
 from .digits import NUM_CLASSES, load_digits
 from .loader import batches
 from .synthetic import (
@@ -22,6 +24,7 @@ from .text import CharTokenizer, load_corpus, next_token_windows
 
 __all__ = [
     "NUM_CLASSES",
+    "BPETokenizer",
     "CharTokenizer",
     "adding_problem",
     "batches",

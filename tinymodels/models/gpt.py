@@ -16,10 +16,11 @@ import numpy as np
 from tinygrad import Context, Tensor, TinyJit
 from tinygrad.nn.state import get_parameters
 
-from tinymodels._contract import expect, require
+from tinymodels._contract import expect, is_int, require
 from tinymodels._tinygrad import to_device
 from tinymodels.layers import init
 from tinymodels.layers.basic import Dropout, LayerNorm, Linear
+from tinymodels.sampling import check_sampling_args, sample_next
 
 __all__ = ["TinyGPT"]
 
@@ -143,45 +144,37 @@ class TinyGPT:
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
+        top_p: float | None = None,
     ) -> Tensor:
         """自回归地采样 ``max_new_tokens`` 个 token，接在 ``idx`` 后面返回。
 
-        每一步取最后一个位置的 logits，除以温度，只留前 ``top_k`` 个，
-        softmax 后抽一个接到末尾。上下文超过 ``block_size`` 时只看最后
-        ``block_size`` 个。
+        每一步取最后一个位置的 logits，交给 ``sampling.sample_next``
+        （温度、top-k、top-p，再按分布抽一个）接到末尾。上下文超过
+        ``block_size`` 时只看最后 ``block_size`` 个。每一步都把整段上下文
+        重新前向一遍（没有 KV 缓存，见“推理：KV 缓存与采样”一页）。
 
         Args:
             idx: ``(B, T)`` 的开头 token。
             max_new_tokens: 生成多少个。
-            temperature: 温度（> 0），越小越保守。
+            temperature: 温度（>= 0），越小越保守；0 即贪心（取 argmax）。
             top_k: 只在概率最高的 ``top_k`` 个里抽。
             seed: 随机种子；给出时结果可复现。
+            top_p: 核采样：只在累积概率达到 ``top_p`` 的最小集合里抽。
         """
         B, _ = expect(idx, "B T", "idx", "TinyGPT.generate", dtype="int")
         require(
-            max_new_tokens >= 0,
+            is_int(max_new_tokens),
             f"TinyGPT.generate: max_new_tokens={max_new_tokens} 应不小于 0",
         )
-        require(
-            temperature > 0,
-            f"TinyGPT.generate: temperature={temperature} 应大于 0",
-        )
-        require(
-            top_k is None or 1 <= top_k <= self.vocab_size,
-            f"TinyGPT.generate: top_k={top_k} 应在 1..{self.vocab_size} 之间",
+        check_sampling_args(
+            self.vocab_size, temperature, top_k, top_p, "TinyGPT.generate"
         )
         rng = init.rng() if seed is None else np.random.default_rng(seed)
         tokens = idx.numpy().astype(np.int32)
         for _ in range(max_new_tokens):
             ctx = tokens[:, -self.block_size :]
-            logits = self._last_logits(ctx) / temperature  # (B, V)
-            if top_k is not None:
-                kth = np.sort(logits, axis=-1)[:, [-top_k]]
-                logits = np.where(logits < kth, -np.inf, logits)
-            probs = np.exp(logits - logits.max(-1, keepdims=True))
-            cdf = probs.cumsum(-1)  # 未归一化的累积分布
-            u = rng.random((B, 1)) * cdf[:, -1:]
-            nxt = np.minimum((cdf <= u).sum(-1), self.vocab_size - 1)
+            logits = self._last_logits(ctx)  # (B, V)
+            nxt = sample_next(logits, rng, temperature, top_k, top_p)  # (B,)
             tokens = np.concatenate(
                 [tokens, nxt[:, None].astype(np.int32)], 1
             )
