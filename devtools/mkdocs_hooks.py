@@ -1,12 +1,15 @@
-"""MkDocs 钩子：自托管 KaTeX、清理笔记本页面里指向 CDN 的 MathJax、给代码块加
-验证徽章。
+"""MkDocs 钩子：构建时渲染公式、清理笔记本页面里指向 CDN 的 MathJax、给代码块
+加验证徽章。
 
-- KaTeX 由 npm 安装（package.json 锁定版本），构建结束时从 node_modules 复制到
-  站点的 assets/katex/ 下，因此站点不依赖任何 CDN，也不把压缩后的第三方文件提
-  交进仓库。
+- 公式在构建时由 KaTeX（npm 安装，package.json 锁定版本；整个构建一个 node
+  进程）渲染成 HTML + MathML（devtools/katex_render.py），页面上没有任何 KaTeX
+  的 JavaScript。KaTeX 无法渲染的公式记一条 ``文件:行号: math:`` 警告，严格模
+  式下构建失败。
+- 只有含公式的页面才链接 KaTeX 的 CSS 和 assets/stylesheets/math.css；构建结
+  束时把只留 woff2 字体的 KaTeX CSS 和 woff2 字体从 node_modules 复制到站点的
+  assets/katex/ 下，站点不依赖任何 CDN，也不把第三方文件提交进仓库。
 - mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；这里
-  把它删掉，笔记本里的公式改由 assets/javascripts/katex-init.js 用 KaTeX 渲
-  染。
+  把它删掉，笔记本 Markdown 单元格里的公式同样在构建时渲染。
 - 缓存里缺的笔记本在构建开始时于后台并行执行（每个 CPU 核一个进程，
   devtools/notebook_exec.py），同时先渲染其余页面。
 - mkdocs-jupyter 缓存执行过的笔记本，但缓存键只看笔记本内容：tinymodels 改了，
@@ -36,13 +39,14 @@ if (
 
 from mkdocs.plugins import event_priority  # noqa: E402
 
-from devtools import badges  # noqa: E402
-from devtools.paths import ROOT  # noqa: E402
+from devtools import badges, katex_render  # noqa: E402
+from devtools.paths import ROOT, rel  # noqa: E402
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
-# 站点只需要这些文件；字体目录整个复制，因为 CSS 的 @font-face 同时引用
-# woff2/woff/ttf。
-KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
+#: 有公式的页面才加载的样式表（站内路径）：KaTeX 的 CSS（构建时从
+#: node_modules 生成，只引用 woff2 字体）与本站的公式样式
+MATH_CSS = ["assets/katex/katex.min.css", "assets/stylesheets/math.css"]
+_MATH_STATS = {"pages": 0, "formulas": 0}
 
 _MATHJAX_BLOCK = re.compile(
     r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
@@ -232,6 +236,8 @@ def on_config(config):
     global _NOTEBOOK_CACHE_DIR
     badges.reload()
     _HOISTED_CSS.clear()
+    _MATH_STATS.update(pages=0, formulas=0)
+    katex_render.renderer().seconds = 0.0
     # 笔记本的内核从本进程继承环境变量：MPLBACKEND=Agg 会让 plt.show() 什么也
     # 不输出，页面上就没有图。去掉它，ipykernel 才会用 inline 后端把图嵌进页面
     # （构建进程自己不画图）。
@@ -278,19 +284,62 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return badges.transform(markdown, "docs/" + page.file.src_uri, page.url)
 
 
+def _render_math(output: str, page) -> str:
+    """在构建时渲染页面里的公式；有公式时在 <head> 里链接公式用的样式表。
+
+    在 on_post_page 里做：搜索插件在这之前（on_page_context）已经取走了页面
+    内容，搜索索引里仍是公式的 TeX 原文，而不是 KaTeX 的 HTML。
+    """
+    import logging
+
+    from mkdocs.utils import get_relative_url
+
+    notebook = page.file.src_uri.endswith(".py")
+    output, count, failures = katex_render.render_page(output, notebook)
+    if failures:
+        log = logging.getLogger("mkdocs.plugins.kb")
+        src = Path(page.file.abs_src_path)
+        text = src.read_text(encoding="utf-8")
+        for f in failures:
+            line = katex_render.source_line(text, notebook, f.tex)
+            shown = " ".join(f.tex.split())
+            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+            log.warning(
+                "%s:%s: math: KaTeX 无法渲染公式 “%s”：%s",
+                rel(src),
+                line or 1,
+                shown,
+                f.error,
+            )
+    if count:
+        _MATH_STATS["pages"] += 1
+        _MATH_STATS["formulas"] += count
+        links = "".join(
+            f'<link rel="stylesheet" href="{get_relative_url(c, page.url)}">'
+            for c in MATH_CSS
+        )
+        output = output.replace("</head>", links + "\n</head>", 1)
+    return output
+
+
 def on_post_page(output: str, page, config) -> str:
-    """删除 nbconvert 模板插入的 MathJax 脚本（它会请求外部 CDN）。"""
+    """删除 nbconvert 模板插入的 MathJax 脚本（它会请求外部 CDN）；在构建时渲
+    染公式。"""
     if "<!-- Load mathjax -->" in output:
         output = _MATHJAX_BLOCK.sub("", output)
     if page.file.src_uri.endswith(".py"):
         output = _rewrite_notebook_links(output, page)
-    return output
+    return _render_math(output, page)
+
+
+def on_shutdown() -> None:
+    katex_render.renderer().close()
 
 
 @event_priority(50)  # 在 mkdocs-jupyter 清理缓存之前
 def on_post_build(config) -> None:
-    """把锁定版本的 KaTeX 复制进构建目录；serve 时在后台报告改动页面的
-    问题。"""
+    """把锁定版本的 KaTeX CSS 与 woff2 字体复制进构建目录；serve 时在后台
+    报告改动页面的问题。"""
     global _CHECKED_AT
     _wait_for_notebooks()  # 通常早在第一个笔记本页面就等过了
     if _DIRTY:
@@ -302,7 +351,7 @@ def on_post_build(config) -> None:
             args=(Path(config["docs_dir"]), since),
             daemon=True,
         ).start()
-    if not (KATEX_DIST / "katex.min.js").is_file():
+    if not (KATEX_DIST / "katex.min.css").is_file():
         raise SystemExit(
             f"找不到 KaTeX：{KATEX_DIST}。"
             "请先运行 scripts/serve.sh 或 scripts/test.sh"
@@ -315,12 +364,27 @@ def on_post_build(config) -> None:
         target = Path(config["site_dir"]) / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(css, encoding="utf-8")
+    # 公式已在构建时渲染：只需要 KaTeX 的 CSS 和字体，不要它的 JavaScript。
+    # 本站面向的浏览器都支持 woff2，CSS 里也只留 woff2
+    # （katex_render.trimmed_css）。
     dest = Path(config["site_dir"]) / "assets" / "katex"
-    for name in KATEX_FILES:
-        target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(KATEX_DIST / name, target)
-    shutil.copytree(KATEX_DIST / "fonts", dest / "fonts", dirs_exist_ok=True)
+    (dest / "fonts").mkdir(parents=True, exist_ok=True)
+    css = (KATEX_DIST / "katex.min.css").read_text(encoding="utf-8")
+    (dest / "katex.min.css").write_text(
+        katex_render.trimmed_css(css), encoding="utf-8"
+    )
+    for font in (KATEX_DIST / "fonts").glob("*.woff2"):
+        shutil.copy2(font, dest / "fonts" / font.name)
+    if _MATH_STATS["formulas"]:
+        import logging
+
+        logging.getLogger("mkdocs.plugins.kb").info(
+            "KaTeX %s：构建时渲染了 %d 个页面的 %d 个公式，node 用时 %.2f 秒",
+            katex_render.renderer().version,
+            _MATH_STATS["pages"],
+            _MATH_STATS["formulas"],
+            katex_render.renderer().seconds,
+        )
     # 旧指纹下的笔记本输出不会再命中：一小时没动过的就删掉（别的构建可能正在用
     # 另一个指纹，例如 DEV=CL）
     if _NOTEBOOK_CACHE_DIR is not None and _NOTEBOOK_CACHE_DIR.is_dir():
