@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
@@ -45,6 +45,40 @@ BACKEND_NAMES = {
     "PYTHON": "Python",
 }
 BACKEND_ORDER = ["CPU", "OpenCL", "CUDA", "Metal", "AMD", "Python"]
+#: 给读者看的白话说明：徽章的详情、页面顶部的汇总和验证状态页都用它，
+#: 读者不必知道 OpenCL 是什么也能看懂。
+BACKEND_PLAIN = {
+    "CPU": "CPU（电脑的处理器）",
+    "OpenCL": "OpenCL（一种 GPU 编程接口，由 CPU 模拟）",
+    "CUDA": "CUDA（NVIDIA 显卡）",
+    "Metal": "Metal（苹果电脑的 GPU）",
+    "AMD": "AMD 显卡",
+    "Python": "Python（tinygrad 的纯 Python 参考实现）",
+}
+
+
+def _cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def spaced(*parts: str) -> str:
+    """把几段文字接起来，汉字与英文字母、数字相接处加一个空格（本站的排版约
+    定），其余地方原样相接。"""
+    out = ""
+    for part in parts:
+        if out and part:
+            a, b = out[-1], part[0]
+            if (a.isascii() and a.isalnum() and _cjk(b)) or (
+                _cjk(a) and b.isascii() and b.isalnum()
+            ):
+                out += " "
+        out += part
+    return out
+
+
+def plain_name(backend: str) -> str:
+    """后端的白话名称，例如 ``OpenCL（一种 GPU 编程接口，由 CPU 模拟）``。"""
+    return BACKEND_PLAIN.get(backend, backend)
 
 
 def block_id(page_rel: str, code: str) -> str:
@@ -215,19 +249,31 @@ class Badge:
     failed: list[str]  # 最新一次记录为失败的后端
     tinygrad: str
     date: str
+    #: 每个后端最新的一条记录（通过或失败），按 BACKEND_ORDER 排列
+    latest: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.verified)
+
+    @property
+    def label(self) -> str:
+        """代码块上方小标记里的字：只有两种，不放后端和版本。"""
+        return "已验证" if self.verified else "验证未通过"
 
     @property
     def text(self) -> str:
+        """一句话的详情（鼠标悬停时的提示，也用于 ``records show``）。"""
         if self.verified:
-            return " · ".join(
-                [
-                    "已验证",
-                    *self.verified,
-                    f"tinygrad {self.tinygrad}",
-                    self.date,
-                ]
+            where = "、".join(plain_name(b) for b in self.verified)
+            return spaced(
+                "已验证：在",
+                where,
+                "上运行并通过检查",
+                f" · tinygrad {self.tinygrad} · {self.date}",
             )
-        return " · ".join(["验证未通过", *self.failed, self.date])
+        where = "、".join(plain_name(b) for b in self.failed)
+        return spaced("验证未通过：在", where, f"上运行失败 · {self.date}")
 
     @property
     def css(self) -> str:
@@ -247,18 +293,17 @@ def badge_for(bid: str, records: dict[tuple[str, str], dict]) -> Badge | None:
     if not mine:
         return None
     order = {b: n for n, b in enumerate(BACKEND_ORDER)}
-    ok = sorted(
-        (b for b, r in mine.items() if r["result"] == "passed"),
-        key=lambda b: order.get(b, 99),
-    )
-    bad = sorted(
-        (b for b, r in mine.items() if r["result"] == "failed"),
-        key=lambda b: order.get(b, 99),
-    )
+    ranked = sorted(mine, key=lambda b: order.get(b, 99))
+    ok = [b for b in ranked if mine[b]["result"] == "passed"]
+    bad = [b for b in ranked if mine[b]["result"] == "failed"]
     pool = [mine[b] for b in ok] or [mine[b] for b in bad]
     newest = max(pool, key=lambda r: r.get("time", 0))
     return Badge(
-        ok, bad, newest.get("tinygrad", "?"), newest.get("date", "?")
+        ok,
+        bad,
+        newest.get("tinygrad", "?"),
+        newest.get("date", "?"),
+        {b: mine[b] for b in ranked},
     )
 
 
