@@ -13,12 +13,15 @@
 # %% [markdown]
 # # 笔记本：注意力权重热力图
 #
-# 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
-# 我们沿用[注意力机制与 Transformer](attention-transformer.md#训练一个编码器把序列倒过来)中的序列反转任务：
-# 训练一个 1 层、4 个头的 Transformer 编码器，然后把它在一条测试序列上的注意力权重 $\alpha_{ij}$ 画成热力图。
-# 第 $i$ 行是输出位置 $i$（查询），第 $j$ 列是输入位置 $j$（键），颜色越亮表示位置 $i$ 从位置 $j$ 取的信息越多。
+# 一个训练好的 Transformer 编码器在做“把序列倒过来”时，每个输出位置看的是输入的哪里？
+# 这个笔记本训练一个 1 层、4 个头的编码器（任务与设置同[注意力机制与 Transformer](attention-transformer.md#训练一个编码器把序列倒过来)），
+# 再把它在一条测试序列上的注意力权重 $\alpha_{ij}$ 画成热力图。
+# 第 $i$ 行是输出位置 $i$（查询），第 $j$ 列是输入位置 $j$（键），颜色越亮表示位置 $i$ 从位置 $j$ 取的信息越多：
+# 要看的是亮格子排成的那条斜线。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor
@@ -32,6 +35,16 @@ from tinymodels import (
     reversal_task,
     set_seed,
 )
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 T, VOCAB = 8, 10
 X_train, Y_train = reversal_task(2048, seq_len=T, vocab=VOCAB, seed=0)
@@ -63,16 +76,16 @@ print("输入序列：", X_test[0])
 # 这正是“倒过来”需要的信息。每个头的亮带宽窄不同，说明它们分工略有差别；输出投影 $W^O$ 再把它们合起来。
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(13, 3))
-titles = [f"head {i + 1}" for i in range(4)] + ["mean of heads"]
+fig, axes = plt.subplots(1, 5, figsize=(7, 2.1), layout="constrained")
+titles = [f"头 {i + 1}" for i in range(4)] + ["4 个头的平均"]
 for ax, w, title in zip(axes, [*weights, mean], titles):
     im = ax.imshow(w, cmap="viridis", vmin=0, vmax=1)
     ax.set_title(title)
-    ax.set_xlabel("key position j")
-    ax.set_xticks(range(T))
-    ax.set_yticks(range(T))
-axes[0].set_ylabel("query position i")
-fig.colorbar(im, ax=axes, shrink=0.8, label="attention weight")
+    ax.set_xlabel("键的位置 j")
+    ax.set_xticks(range(0, T, 2))
+    ax.set_yticks(range(0, T, 2))
+axes[0].set_ylabel("查询的位置 i")
+fig.colorbar(im, ax=axes, shrink=0.8, label="注意力权重")
 plt.show()
 
 # 断言：模型学会了任务；每行权重之和为 1（softmax 的定义）；

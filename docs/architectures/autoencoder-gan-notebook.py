@@ -20,6 +20,8 @@
 # 3. GAN 在“圆环上的 8 个高斯”上训练时，生成样本随训练步数的变化。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit
@@ -38,6 +40,17 @@ from tinymodels import (
     mse_loss,
     set_seed,
 )
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
+
 
 # %% [markdown]
 # ## 自编码器的重建
@@ -67,7 +80,7 @@ idx = np.array([np.flatnonzero(y_test == d)[0] for d in range(10)])
 originals = X_test[idx]
 recon = ae(Tensor(originals)).numpy()
 
-fig, axes = plt.subplots(2, 10, figsize=(10, 2.3))
+fig, axes = plt.subplots(2, 10, figsize=(7, 1.9), layout="constrained")
 for d in range(10):
     axes[0, d].imshow(
         originals[d].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1
@@ -75,9 +88,8 @@ for d in range(10):
     axes[1, d].imshow(recon[d].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
     axes[0, d].axis("off")
     axes[1, d].axis("off")
-axes[0, 0].set_title("original", fontsize=9, loc="left")
-axes[1, 0].set_title("reconstruction (8-d code)", fontsize=9, loc="left")
-fig.tight_layout()
+axes[0, 0].set_title("原图", fontsize=10, loc="left")
+axes[1, 0].set_title("重建（经过 8 维编码）", fontsize=10, loc="left")
 plt.show()
 
 # %% [markdown]
@@ -114,18 +126,19 @@ assert (
 )  # p_g 的尾巴更薄，离开中间区域后 D* 在两侧都回升
 
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.plot(x, p_data, label="p_data = N(0, 1)")
-ax.plot(x, p_g, label="p_g = N(1.5, 0.6^2)")
-ax.plot(x, d_star, "k--", label="D*(x)")
-ax.set_xlabel("x")
-ax.legend(fontsize=8)
+ax.plot(x, p_data, label=r"$p_{\mathrm{data}} = \mathcal{N}(0, 1)$")
+ax.plot(x, p_g, label=r"$p_g = \mathcal{N}(1.5, 0.6^2)$")
+ax.plot(x, d_star, "k--", label=r"最优判别器 $D^*(x)$")
+ax.set_xlabel(r"$x$")
+ax.set_ylabel("概率密度 / 判别器输出")
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## GAN 的样本随训练的变化
 #
-# 与正文相同的设置，每隔 500 步生成一次样本。灰点是真实数据，红叉是 8 个中心。
+# 与正文相同的设置，每隔 500 步生成一次样本。灰点是真实数据，蓝点是生成的样本，红叉是 8 个中心。
 
 # %%
 MODES, N, B = 8, 512, 128
@@ -167,12 +180,14 @@ with Context(TRAINING=1):
             snapshots[step] = gan.sample(2000, seed=1).numpy()
 
 centers = mixture_centers(MODES)
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 3, figsize=(7, 2.7))
 for ax, (step, s) in zip(axes, snapshots.items()):
-    ax.scatter(data_np[:, 0], data_np[:, 1], s=2, c="lightgray")
-    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5)
+    # 画一半样本就看得清；点画成位图（rasterized），坐标轴和文字仍是矢量，
+    # 页面小得多
+    ax.scatter(s[::2, 0], s[::2, 1], s=2, rasterized=True)
+    ax.scatter(data_np[:, 0], data_np[:, 1], s=1, c="gray", rasterized=True)
     ax.scatter(centers[:, 0], centers[:, 1], marker="x", c="red")
-    ax.set_title(f"after {step} steps")
+    ax.set_title(f"训练 {step} 步后")
     ax.set_xlim(-3, 3)
     ax.set_ylim(-3, 3)
     ax.set_aspect("equal")

@@ -13,13 +13,15 @@
 # %% [markdown]
 # # 笔记本：RNN 与 LSTM 的学习曲线
 #
-# 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
-# 我们沿用[循环神经网络与 LSTM](rnn-lstm.md)中的加法问题：序列长度 $T = 8$，每步输入一个 $[0, 1)$ 上的随机数和一个 0/1 标记，
+# 普通 RNN 和 LSTM 做同一道题，哪个学得快？这个笔记本把两者的学习曲线画在一起：看 LSTM 的误差在哪一轮突然下降，RNN 又停在哪里。
+# 题目是[循环神经网络与 LSTM](rnn-lstm.md)中的加法问题：序列长度 $T = 8$，每步输入一个 $[0, 1)$ 上的随机数和一个 0/1 标记，
 # 目标是两个被标记的数之和。总是预测 1 的均方误差是 $2 \times \frac{1}{12} = \frac{1}{6} \approx 0.167$，这是“什么都没学会”的基线。
-# 普通 RNN 和 LSTM 用同样的隐状态维数 $H = 32$、同样的初始化种子、同样的数据顺序和同样的优化器（Adam，学习率 0.02）各训练 5 轮（160 步），
+# 两个模型用同样的隐状态维数 $H = 32$、同样的初始化种子、同样的数据顺序和同样的优化器（Adam，学习率 0.02）各训练 5 轮（160 步），
 # 每轮结束后在 512 条没见过的序列上测一次均方误差。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor
@@ -34,6 +36,16 @@ from tinymodels import (
     mse_loss,
     set_seed,
 )
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 T, H, EPOCHS = 8, 32, 5
 X_train, y_train = adding_problem(2048, seq_len=T, seed=0)
@@ -74,7 +86,7 @@ for cell in ("rnn", "lstm"):
 # 序列越长，两者的差距越大。
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2))
 window = 8
 for cell, color in (("rnn", "tab:orange"), ("lstm", "tab:blue")):
     ax1.semilogy(
@@ -88,24 +100,18 @@ for cell, color in (("rnn", "tab:orange"), ("lstm", "tab:blue")):
         step_losses[cell], np.ones(window) / window, mode="valid"
     )
     ax2.semilogy(
-        np.arange(window, len(step_losses[cell]) + 1),
-        smooth,
-        color=color,
-        label=cell.upper(),
+        np.arange(window, len(step_losses[cell]) + 1), smooth, color=color
     )
 for ax in (ax1, ax2):
     ax.axhline(
-        baseline,
-        color="gray",
-        linestyle="--",
-        label="baseline: always predict 1",
+        baseline, color="gray", linestyle="--", label="基线：总是预测 1"
     )
-    ax.set_ylabel("MSE (log scale)")
-    ax.legend()
-ax1.set_xlabel("epoch")
-ax1.set_title("Adding problem, T = 8: test MSE")
-ax2.set_xlabel("training step")
-ax2.set_title("training MSE (moving average)")
+    ax.set_ylabel("均方误差（对数坐标）")
+ax1.legend()
+ax1.set_xlabel("轮")
+ax1.set_title("测试误差（每轮结束时）")
+ax2.set_xlabel("训练步数")
+ax2.set_title("训练误差（8 步滑动平均）")
 fig.tight_layout()
 plt.show()
 

@@ -13,14 +13,26 @@
 # %% [markdown]
 # # 笔记本：梯度下降的学习率
 #
-# 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
-# 我们沿用[线性回归与梯度下降](gradient-descent.md)中的问题，比较三个学习率 $\eta$ 下的损失曲线。
-# 更新规则仍是 $\theta \leftarrow \theta - \eta \, \nabla_{\theta} L(\theta)$。
+# 同一个线性回归问题，用三个学习率 $\eta$ 各跑 30 步梯度下降，把损失画在一张图上。
+# 看图时注意三条曲线的走向：太小的学习率下降得慢，合适的学习率很快到底，太大的学习率让损失越来越大。
+# 问题与更新规则 $\theta \leftarrow \theta - \eta \, \nabla_{\theta} L(\theta)$ 都沿用[线性回归与梯度下降](gradient-descent.md)一文。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor, TinyJit
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 rng = np.random.default_rng(0)
 N = 64
@@ -63,8 +75,8 @@ curves = {eta: train(eta) for eta in (0.05, 0.5, 1.05)}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for eta, losses in curves.items():
     ax.semilogy(losses, label=f"η = {eta}")
-ax.set_xlabel("step")
-ax.set_ylabel("MSE loss (log scale)")
+ax.set_xlabel("步数")
+ax.set_ylabel("均方误差（对数坐标）")
 ax.legend()
 fig.tight_layout()
 plt.show()

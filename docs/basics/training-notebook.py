@@ -22,6 +22,8 @@
 # $L(\theta) + \frac{\lambda}{2} \sum_{l} \lVert W_l \rVert_F^2$，其中 $W_l$ 是第 $l$ 层的权重矩阵，$\lambda = 0.01$。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit
@@ -35,6 +37,16 @@ from tinymodels import (
     load_digits,
     set_seed,
 )
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 X, y = load_digits("train", flatten=True)
 rng = np.random.default_rng(0)
@@ -94,22 +106,19 @@ l2 = train(0.01)
 
 # %%
 best = int(plain["val"].argmin())
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2), sharey=True)
 for ax, curves, title in (
-    (axes[0], plain, "no regularization"),
-    (axes[1], l2, "L2 penalty, lambda = 0.01"),
+    (axes[0], plain, "不加正则"),
+    (axes[1], l2, "L2 正则（λ = 0.01）"),
 ):
-    ax.plot(np.arange(1, EPOCHS + 1), curves["train"], label="train loss")
-    ax.plot(np.arange(1, EPOCHS + 1), curves["val"], label="validation loss")
+    ax.plot(np.arange(1, EPOCHS + 1), curves["train"], label="训练损失")
+    ax.plot(np.arange(1, EPOCHS + 1), curves["val"], label="验证损失")
     ax.set_title(title)
-    ax.set_xlabel("epoch")
-axes[0].axvline(
-    best + 1, color="gray", linestyle="--", label="early stopping"
-)
-axes[0].set_ylabel("cross-entropy loss")
+    ax.set_xlabel("训练轮数")
+axes[0].axvline(best + 1, color="gray", linestyle="--", label="早停")
+axes[0].set_ylabel("交叉熵损失")
 axes[0].set_ylim(0, 2.5)
-for ax in axes:
-    ax.legend()
+axes[0].legend()
 fig.tight_layout()
 plt.show()
 

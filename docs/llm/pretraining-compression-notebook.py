@@ -19,6 +19,8 @@
 # 2. int8 对称量化的还原误差 $(W - \hat{W}) / S$ 的直方图，它应当全部落在 $[-1/2, 1/2]$ 内。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import matplotlib.pyplot as plt
 import numpy as np
 from tinygrad import Tensor
@@ -26,6 +28,16 @@ from tinygrad.nn.optim import Adam
 from tinygrad.nn.state import get_parameters
 
 from tinymodels import MLP, evaluate, fit, load_digits, set_seed
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 X_train, y_train = load_digits("train", flatten=True)
 X_test, y_test = load_digits("test", flatten=True)
@@ -104,21 +116,15 @@ for s in sparsities:
 for s, a, b in zip(sparsities, one_shot, retrained):
     print(f"稀疏度 {s:4.0%}：一次性剪枝 {a:.3f}，再训练后 {b:.3f}")
 
+percent = [100 * s for s in sparsities]
 fig, ax = plt.subplots(figsize=(6, 3.5))
-ax.plot(
-    [100 * s for s in sparsities], one_shot, "o-", label="one-shot pruning"
-)
-ax.plot(
-    [100 * s for s in sparsities],
-    retrained,
-    "s-",
-    label="pruning + retraining (10 epochs)",
-)
-ax.axhline(0.1, color="gray", linestyle=":", label="chance (10 classes)")
-ax.set_xlabel("sparsity (% of weights set to zero)")
-ax.set_ylabel("test accuracy")
+ax.plot(percent, one_shot, "o-", label="一次性剪枝")
+ax.plot(percent, retrained, "s-", label="剪枝后固定掩码再训练 10 轮")
+ax.axhline(0.1, color="gray", linestyle=":", label="随机猜测（10 类）")
+ax.set_xlabel("稀疏度（置零的权重占比，%）")
+ax.set_ylabel("测试准确率")
 ax.set_ylim(0, 1.02)
-ax.legend(fontsize=8)
+ax.legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
@@ -149,9 +155,9 @@ rel_err = ((W1 - S * q) / S).reshape(-1)
 
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.hist(rel_err, bins=40, range=(-0.5, 0.5))
-ax.set_xlabel("(W - W_hat) / S")
-ax.set_ylabel("count")
-ax.set_title(f"layer 1: {W1.size} weights, S = {S:.5f}")
+ax.set_xlabel(r"还原误差 $(W - \hat{W}) / S$")
+ax.set_ylabel("权重个数")
+ax.set_title(f"第一层的 {W1.size} 个权重，S = {S:.5f}")
 fig.tight_layout()
 plt.show()
 

@@ -13,12 +13,14 @@
 # %% [markdown]
 # # 笔记本：小 GPT 的损失曲线
 #
-# 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
-# 我们沿用[从零训练一个小 GPT](tiny-gpt.md)中的设置：在本站语料的前 15000 个字符上训练一个 1 层的字符级 GPT，
-# 训练 60 步，每 10 步在验证文本上算一次平均下一字损失 $L$（定义见[正文](tiny-gpt.md)，对所有验证窗口取平均），
-# 并画出两条参考线：均匀猜测的 $\ln V$ 和只看字频的一元模型。
+# 一个只有 1 层的字符级 GPT 在几十步里能学到多少？这个笔记本把训练损失和验证损失画出来，
+# 并和两条参考线比较：均匀猜测的 $\ln V$，和只看字频的一元模型。验证损失跌破一元模型的那一刻，就是模型开始利用前文的时候。
+# 设置沿用[从零训练一个小 GPT](tiny-gpt.md)：在本站语料的前 15000 个字符上训练 60 步，
+# 每 10 步在验证文本上算一次平均下一字损失 $L$（定义见正文，对所有验证窗口取平均）。
 
 # %%
+# 图输出成 SVG：矢量图，放大不模糊
+# %config InlineBackend.figure_formats = ["svg"]
 import math
 
 import matplotlib.pyplot as plt
@@ -35,6 +37,16 @@ from tinymodels import (
     next_token_windows,
     set_seed,
 )
+
+# 图里的汉字需要中文字体：用下面第一个装了的；
+# 一个都没有时图照样画，但汉字会显示成方框（matplotlib 会警告缺字）
+plt.rcParams["font.sans-serif"] = [
+    "WenQuanYi Micro Hei",
+    "Noto Sans CJK SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "DejaVu Sans",
+]
 
 BLOCK, BATCH, STEPS = 16, 16, 60
 text = load_corpus()[:15000]
@@ -94,20 +106,18 @@ print(
 # 验证损失却不再跟着降，模型开始背诵训练文本，这就是过拟合。
 
 # %%
-fig, ax = plt.subplots(figsize=(6.5, 3.8))
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
 ax.plot(
     range(1, STEPS + 1),
     train_curve,
     alpha=0.5,
-    label="train loss (one batch)",
+    label="训练损失（单个小批量）",
 )
-ax.plot(val_steps, val_curve, "o-", label="validation loss")
-ax.axhline(math.log(V), color="gray", ls="--", label="uniform guess: ln V")
-ax.axhline(
-    unigram, color="gray", ls=":", label="unigram (character frequency)"
-)
-ax.set_xlabel("training step")
-ax.set_ylabel("cross-entropy (nats per character)")
+ax.plot(val_steps, val_curve, "o-", label="验证损失")
+ax.axhline(math.log(V), color="gray", ls="--", label=r"均匀猜测：$\ln V$")
+ax.axhline(unigram, color="gray", ls=":", label="一元模型（只看字频）")
+ax.set_xlabel("训练步数")
+ax.set_ylabel("交叉熵（nat / 字符）")
 ax.legend()
 fig.tight_layout()
 plt.show()
