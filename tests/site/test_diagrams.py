@@ -18,14 +18,20 @@ DIAGRAM_DIR = DOCS / "assets" / "diagrams"
 
 #: 每个架构与大模型页面至少有一张图
 PAGES = [
-    "architectures/cnn.md",
-    "architectures/rnn-lstm.md",
-    "architectures/attention-transformer.md",
-    "architectures/autoencoder-gan.md",
-    "llm/tokenization.md",
-    "llm/tiny-gpt.md",
-    "llm/modern-decoder.md",
-    "llm/inference.md",
+    "architectures/cnn/index.md",
+    "architectures/cnn/lenet.md",
+    "architectures/rnn-lstm/index.md",
+    "architectures/rnn-lstm/lstm.md",
+    "architectures/attention-transformer/index.md",
+    "architectures/attention-transformer/transformer-block.md",
+    "architectures/autoencoder-gan/index.md",
+    "architectures/autoencoder-gan/gan.md",
+    "llm/tokenization/index.md",
+    "llm/tokenization/corpus.md",
+    "llm/tiny-gpt/index.md",
+    "llm/modern-decoder/index.md",
+    "llm/inference/index.md",
+    "llm/inference/sampling.md",
 ]
 
 _INCLUDE = re.compile(r'^--8<-- "docs/assets/diagrams/([\w-]+\.svg)"$', re.M)
