@@ -18,10 +18,14 @@ DIAGRAM_DIR = DOCS / "assets" / "diagrams"
 
 #: 每个架构与大模型页面至少有一张图
 PAGES = [
-    "architectures/cnn.md",
-    "architectures/rnn-lstm.md",
-    "architectures/attention-transformer.md",
-    "architectures/autoencoder-gan.md",
+    "architectures/cnn/index.md",
+    "architectures/cnn/lenet.md",
+    "architectures/rnn-lstm/index.md",
+    "architectures/rnn-lstm/lstm.md",
+    "architectures/attention-transformer/index.md",
+    "architectures/attention-transformer/transformer-block.md",
+    "architectures/autoencoder-gan/index.md",
+    "architectures/autoencoder-gan/gan.md",
     "llm/tiny-gpt.md",
 ]
 
