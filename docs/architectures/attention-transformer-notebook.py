@@ -14,7 +14,7 @@
 # # 笔记本：注意力权重热力图
 #
 # 这是一个 jupytext 格式的笔记本：源文件是普通的 `.py`，构建网站时会被执行，下面的图就是执行结果。
-# 我们沿用[注意力机制与 Transformer](attention-transformer/transformer-block.md#训练一个编码器把序列倒过来)中的序列反转任务：
+# 我们沿用[注意力机制与 Transformer](attention-transformer/encoder-decoder.md#训练一个编码器把序列倒过来)中的序列反转任务：
 # 训练一个 1 层、4 个头的 Transformer 编码器，然后把它在一条测试序列上的注意力权重 $\alpha_{ij}$ 画成热力图。
 # 第 $i$ 行是输出位置 $i$（查询），第 $j$ 列是输入位置 $j$（键），颜色越亮表示位置 $i$ 从位置 $j$ 取的信息越多。
 

@@ -47,7 +47,7 @@ def test_old_anchor_of_the_attention_chapter_is_redirected():
     index = DOCS / "architectures" / "attention-transformer" / "index.md"
     table = moved_anchors(index)
     assert table["多头注意力"] == "multi-head/"
-    assert table["练习"] == "transformer-block/"
+    assert table["练习"] == "encoder-decoder/"
     assert "缩放点积注意力" not in table  # 还在首页，不跳
     offline = moved_anchors(index, directory_urls=False)
     assert offline["多头注意力"] == "multi-head.html"
