@@ -313,7 +313,7 @@ def bench_serve(cache_root: Path, timeout: float = 600) -> dict:
 
 
 def bench_check() -> dict:
-    page = ROOT / "docs" / "architectures" / "cnn.md"
+    page = ROOT / "docs" / "architectures" / "cnn" / "index.md"
     log(f"贡献者检查：scripts/check.sh --no-run {page.relative_to(ROOT)}")
     start = time.perf_counter()
     proc = subprocess.run(

@@ -1,6 +1,6 @@
 """逐个在全新进程里运行页面的代码块，打印冷启动耗时——就像读者把代码复制出去单独运行。
 
-    python -m devtools.blocktime docs/architectures/cnn.md [更多页面 ...]
+    python -m devtools.blocktime docs/architectures/cnn/index.md [更多 ...]
     python -m devtools.blocktime --warm-cache docs/llm/tiny-gpt.md
 
 每个 Python 代码块（嵌入块运行被嵌入的文件；续写块连同前文一起运行）由

@@ -174,7 +174,8 @@ def style_problems(pages: list[Path]) -> list[Problem]:
             files |= {
                 inc.path
                 for inc in iter_includes(page.read_text(encoding="utf-8"))
-                if (ROOT / inc.path).is_file()
+                # 只查嵌入的 Python 片段；内联进页面的 SVG 图不是代码
+                if inc.path.endswith(".py") and (ROOT / inc.path).is_file()
             }
     md = [p for p in pages if p.suffix == ".md"]
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -242,7 +242,7 @@ def _rich(s: str, size: int) -> str:
 def cnn_conv() -> Drawing:
     """卷积核在补零后的输入上以步幅 S 滑动。
 
-    配置同 cnn.md“用循环核对公式”一节。
+    配置同 cnn/index.md“用循环核对公式”一节。
     """
     from tinygrad import Tensor
 
@@ -502,7 +502,7 @@ def cnn_lenet() -> Drawing:
 
 
 def rnn_unrolled() -> Drawing:
-    """RNN 按时间展开：每一步用同一组 W_xh、W_hh（rnn-lstm.md 的配置）。"""
+    """RNN 按时间展开：每一步用同一组 W_xh、W_hh（rnn-lstm/index.md）。"""
     from tinygrad import Tensor
 
     from tinymodels import RNN, count_parameters, set_seed
@@ -832,7 +832,7 @@ def transformer_block() -> Drawing:
 
 
 def autoencoder() -> Drawing:
-    """自编码器各层宽度 64 → 32 → 8 → 32 → 64，配置同 autoencoder-gan.md。"""
+    """自编码器各层宽度 64 → 32 → 8 → 32 → 64（autoencoder-gan/index.md）。"""
     from tinygrad import Tensor
 
     from tinymodels import Autoencoder, count_parameters, set_seed

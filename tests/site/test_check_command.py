@@ -181,3 +181,15 @@ def test_single_page_check_reports_ruff_problems_like_ci(tmp_path):
     found = check.style_problems([page])
     assert {(p.line, p.rule) for p in found} >= {(4, "ruff"), (5, "ruff")}
     assert any("F401" in p.message for p in found), found
+
+
+def test_inlined_svg_diagrams_are_not_linted_as_python():
+    """页面用 --8<-- 内联的 SVG 图不是代码：检查命令只对 .py 片段跑 ruff。"""
+    from devtools.check import style_problems
+
+    page = next(
+        p
+        for p in sorted((ROOT / "docs").rglob("*.md"))
+        if '--8<-- "docs/assets/diagrams/' in p.read_text(encoding="utf-8")
+    )
+    assert style_problems([page]) == []
