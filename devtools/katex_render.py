@@ -224,7 +224,9 @@ def render_page(
                 f'title="{html.escape(result["error"])}">'
                 f"{html.escape(tex, quote=False)}</span>"
             )
-        pieces.append(f'<{tag} class="arithmatex">{inner}</{tag}>')
+        # 独立公式在手机上可能要横向滚动：tabindex 让键盘也能滚动它
+        focus = ' tabindex="0"' if tag == "div" else ""
+        pieces.append(f'<{tag} class="arithmatex"{focus}>{inner}</{tag}>')
     page_html = _PLACEHOLDER.sub(lambda m: pieces[int(m.group(1))], page_html)
     return page_html, len(found), failures
 

@@ -5,9 +5,10 @@
   进程）渲染成 HTML + MathML（devtools/katex_render.py），页面上没有任何 KaTeX
   的 JavaScript。KaTeX 无法渲染的公式记一条 ``文件:行号: math:`` 警告，严格模
   式下构建失败。
-- 只有含公式的页面才链接 KaTeX 的 CSS 和 assets/stylesheets/math.css；构建结
-  束时把只留 woff2 字体的 KaTeX CSS 和 woff2 字体从 node_modules 复制到站点的
-  assets/katex/ 下，站点不依赖任何 CDN，也不把第三方文件提交进仓库。
+- 只有含公式的页面才链接 KaTeX 的 CSS（末尾接上
+  assets/stylesheets/math.css）；构建结束时把只留 woff2 字体的 KaTeX CSS 和
+  woff2 字体从 node_modules 复制到站点的 assets/katex/ 下，站点不依赖任何
+  CDN，也不把第三方文件提交进仓库。
 - mkdocs-jupyter 的模板总会插入一个 MathJax <script>（默认指向公共 CDN）；这里
   把它删掉，笔记本 Markdown 单元格里的公式同样在构建时渲染。
 - 缓存里缺的笔记本在构建开始时于后台并行执行（每个 CPU 核一个进程，
@@ -44,8 +45,10 @@ from devtools.paths import ROOT, rel  # noqa: E402
 
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 #: 有公式的页面才加载的样式表（站内路径）：KaTeX 的 CSS（构建时从
-#: node_modules 生成，只引用 woff2 字体）与本站的公式样式
-MATH_CSS = ["assets/katex/katex.min.css", "assets/stylesheets/math.css"]
+#: node_modules 生成，只引用 woff2 字体）后面接上本站的公式样式
+#: docs/assets/stylesheets/math.css，合成一个文件，少一个请求
+MATH_CSS = ["assets/katex/katex.min.css"]
+SITE_MATH_CSS = ROOT / "docs" / "assets" / "stylesheets" / "math.css"
 _MATH_STATS = {"pages": 0, "formulas": 0}
 
 _MATHJAX_BLOCK = re.compile(
@@ -235,6 +238,12 @@ def on_config(config):
     当前指纹的目录。"""
     global _NOTEBOOK_CACHE_DIR
     badges.reload()
+    # 离线包（use_directory_urls: false）里验证状态页是 verification.html
+    badges.STATUS_PAGE_URL = (
+        "verification/"
+        if config["use_directory_urls"]
+        else "verification.html"
+    )
     _HOISTED_CSS.clear()
     _MATH_STATS.update(pages=0, formulas=0)
     katex_render.renderer().seconds = 0.0
@@ -322,11 +331,19 @@ def _render_math(output: str, page) -> str:
     return output
 
 
+_MKDOCSTRINGS_CSS = re.compile(
+    r'<link rel="stylesheet" href="[^"]*assets/_mkdocstrings\.css">\s*'
+)
+
+
 def on_post_page(output: str, page, config) -> str:
     """删除 nbconvert 模板插入的 MathJax 脚本（它会请求外部 CDN）；在构建时渲
-    染公式。"""
+    染公式。mkdocstrings 给每一页都加了它的样式表，只有 API 参考页用得到：
+    其余页面去掉，少一个请求。"""
     if "<!-- Load mathjax -->" in output:
         output = _MATHJAX_BLOCK.sub("", output)
+    if 'class="doc doc-' not in output:
+        output = _MKDOCSTRINGS_CSS.sub("", output)
     if page.file.src_uri.endswith(".py"):
         output = _rewrite_notebook_links(output, page)
     return _render_math(output, page)
@@ -370,8 +387,9 @@ def on_post_build(config) -> None:
     dest = Path(config["site_dir"]) / "assets" / "katex"
     (dest / "fonts").mkdir(parents=True, exist_ok=True)
     css = (KATEX_DIST / "katex.min.css").read_text(encoding="utf-8")
+    site_css = SITE_MATH_CSS.read_text(encoding="utf-8")
     (dest / "katex.min.css").write_text(
-        katex_render.trimmed_css(css), encoding="utf-8"
+        katex_render.trimmed_css(css) + "\n" + site_css, encoding="utf-8"
     )
     for font in (KATEX_DIST / "fonts").glob("*.woff2"):
         shutil.copy2(font, dest / "fonts" / font.name)

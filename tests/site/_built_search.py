@@ -24,13 +24,13 @@ import pytest
 SEARCH_CASES = [
     ("注意力", "architectures/attention-transformer/"),
     ("梯度", "basics/gradient-descent/"),
-    ("过拟合", "basics/training/"),
+    ("过拟合", "basics/training/loop/"),
     # 只有笔记本画了热力图
     ("热力图", "architectures/attention-transformer-notebook/"),
     ("交叉熵", "basics/training/"),
-    ("位置编码", "architectures/attention-transformer/"),
+    ("位置编码", "architectures/attention-transformer/multi-head/"),
     # 词的开头：索引里是“生成对抗网络”
-    ("生成对抗", "architectures/autoencoder-gan/"),
+    ("生成对抗", "architectures/autoencoder-gan/gan/"),
     ("卷积", "architectures/cnn/"),
     ("批归一化", "basics/normalization/"),
     ("困惑度", "llm/tiny-gpt/"),

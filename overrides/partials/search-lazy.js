@@ -67,6 +67,9 @@
     var target = event.target;
     if (target && target.closest && target.closest(".md-search")) release();
   });
+  // Material 的搜索框是 role="dialog" 却没有名字（axe：aria-dialog-name）
+  var dialog = document.querySelector(".md-search[role=dialog]");
+  if (dialog) dialog.setAttribute("aria-label", "搜索");
   var toggle = document.getElementById("__search");
   if (toggle) {
     toggle.addEventListener("change", function () {
