@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import html
 import json
 import re
@@ -28,6 +29,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from devtools.paths import ROOT
 
@@ -247,13 +249,24 @@ def source_line(text: str, notebook: bool, tex: str) -> int | None:
     return None
 
 
-def trimmed_css(css: str) -> str:
+#: 每个有公式的页面都要用到的两种字体（正文与斜体变量）：以 data URI 内联
+#: 进 CSS，每页少两个请求；其余字体按需下载（全部内联会让 CSS 重出 40 KB）
+INLINE_FONTS = ("KaTeX_Main-Regular", "KaTeX_Math-Italic")
+
+
+def trimmed_css(css: str, fonts_dir: Path | None = None) -> str:
     """KaTeX 的 CSS 只留 woff2 字体：@font-face 里去掉 woff 与 ttf。
 
-    本站面向的浏览器都支持 woff2，站点里也就只复制 woff2 文件。
+    本站面向的浏览器都支持 woff2，站点里也就只复制 woff2 文件。给出
+    ``fonts_dir`` 时，``INLINE_FONTS`` 改为内联的 data URI。
     """
-    return re.sub(
+    css = re.sub(
         r',url\(fonts/[^)]+\.(?:woff|ttf)\) format\("(?:woff|truetype)"\)',
         "",
         css,
     )
+    for name in INLINE_FONTS if fonts_dir else ():
+        data = base64.b64encode((fonts_dir / f"{name}.woff2").read_bytes())
+        uri = "data:font/woff2;base64," + data.decode("ascii")
+        css = css.replace(f"url(fonts/{name}.woff2)", f"url({uri})")
+    return css

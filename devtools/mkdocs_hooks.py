@@ -389,10 +389,12 @@ def on_post_build(config) -> None:
     css = (KATEX_DIST / "katex.min.css").read_text(encoding="utf-8")
     site_css = SITE_MATH_CSS.read_text(encoding="utf-8")
     (dest / "katex.min.css").write_text(
-        katex_render.trimmed_css(css) + "\n" + site_css, encoding="utf-8"
+        katex_render.trimmed_css(css, KATEX_DIST / "fonts") + "\n" + site_css,
+        encoding="utf-8",
     )
     for font in (KATEX_DIST / "fonts").glob("*.woff2"):
-        shutil.copy2(font, dest / "fonts" / font.name)
+        if font.stem not in katex_render.INLINE_FONTS:  # 已内联进 CSS
+            shutil.copy2(font, dest / "fonts" / font.name)
     if _MATH_STATS["formulas"]:
         import logging
 

@@ -21,7 +21,7 @@ jieba 分词（词与词之间插入零宽空格 U+200B），写进
    都写成 6 个字节的 ``\\uXXXX``。
 
 浏览器一侧（查询怎样切词、索引何时下载）见
-``overrides/partials/search-lazy.js``（内联进每页）与
+``overrides/search-lazy.js``（内联进每页）与
 ``docs/assets/javascripts/search-worker.js``。
 """
 

@@ -249,6 +249,10 @@ def _axe_for(page, dark: bool, kind: str | None):
 
 
 def _axe(page, context, rules: list[str] | None):
+    # KaTeX 的可视 HTML 是 aria-hidden 的（读屏读的是旁边的 MathML），每个
+    # 公式又有几十个 span：不查它，整页 axe 快一倍以上
+    if context == "html":
+        context = {"include": [["html"]], "exclude": [[".katex-html"]]}
     options: dict = {"resultTypes": ["violations"]}
     if rules:
         options["runOnly"] = {"type": "rule", "values": rules}

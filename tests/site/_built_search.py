@@ -30,7 +30,7 @@ SEARCH_CASES = [
     ("交叉熵", "basics/training/"),
     ("位置编码", "architectures/attention-transformer/multi-head/"),
     # 词的开头：索引里是“生成对抗网络”
-    ("生成对抗", "architectures/autoencoder-gan/gan/"),
+    ("生成对抗", "architectures/autoencoder-gan/"),
     ("卷积", "architectures/cnn/"),
     ("批归一化", "basics/normalization/"),
     ("困惑度", "llm/tiny-gpt/"),

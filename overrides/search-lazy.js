@@ -27,7 +27,8 @@
   }
   if (!config.search) return;
 
-  var worker = new URL("search-worker.js", script.src);
+  // 这段脚本内联在页面里（少一个请求），worker 的地址由 data-worker 给出
+  var worker = new URL(script.getAttribute("data-worker"), location.href);
   worker.searchParams.set("material", new URL(config.search, location.href));
   config.search = worker.href;
   node.textContent = JSON.stringify(config);
