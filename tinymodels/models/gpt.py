@@ -10,16 +10,14 @@
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit
-from tinygrad.nn.state import get_parameters
 
 from tinymodels._contract import expect, is_int, require
 from tinymodels._tinygrad import to_device
 from tinymodels.layers import init
 from tinymodels.layers.basic import Dropout, LayerNorm, Linear
+from tinymodels.models._jit import cached_jit
 from tinymodels.sampling import check_sampling_args, sample_next
 
 __all__ = ["TinyGPT"]
@@ -193,21 +191,14 @@ class TinyGPT:
         return logits[:, L - 1].astype(np.float64)
 
 
-# 每个模型、每个批大小一个 TinyJit。参数张量被整体换掉（例如载入检查点）
-# 时 JIT 录下的旧缓冲区就失效了，所以按参数的 UOp 识别、失效时重新录。
-_JITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _forward_jit(model: TinyGPT, B: int) -> TinyJit:
-    params = tuple(p.uop for p in get_parameters(model))
-    cached = _JITS.setdefault(model, {}).get(B)
-    stale = cached is None or len(cached[0]) != len(params)
-    if stale or any(a is not b for a, b in zip(cached[0], params)):
-        ref = weakref.ref(model)  # 不强引用模型，否则它永远不会被回收
+    """批大小 ``B`` 的推理前向，编译一次（见 ``models/_jit.py``）。"""
 
+    def make(ref):
         def forward(x: Tensor) -> Tensor:
             with Context(TRAINING=0):
                 return ref()(x).realize()
 
-        cached = _JITS[model][B] = (params, TinyJit(forward))
-    return cached[1]
+        return forward
+
+    return cached_jit(model, B, make)

@@ -21,16 +21,15 @@ KV 缓存：生成时把每层算过的 k、v 存在 (B, h_kv, T_max, d_h) 的�
 from __future__ import annotations
 
 import math
-import weakref
 
 import numpy as np
 from tinygrad import Context, Tensor, TinyJit, nn
-from tinygrad.nn.state import get_parameters
 
 from tinymodels._contract import expect, is_int, require
 from tinymodels._tinygrad import to_device
 from tinymodels.layers import init
 from tinymodels.layers.basic import Linear
+from tinymodels.models._jit import cached_jit
 from tinymodels.sampling import check_sampling_args, sample_next
 
 __all__ = [
@@ -381,19 +380,11 @@ class TinyLlama:
         return logits.numpy()[:, L - 1].astype(np.float64)
 
 
-# 每个模型、每种调用、每个批大小一个 TinyJit（同 TinyGPT）。参数张量被
-# 整体换掉时 JIT 录下的旧缓冲区失效，所以按参数的 UOp 识别、失效时重新录。
-_JITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def _jit(model: TinyLlama, kind: str, B: int, T: int = 1) -> TinyJit:
-    params = tuple(p.uop for p in get_parameters(model))
-    key = (kind, B, T)
-    cached = _JITS.setdefault(model, {}).get(key)
-    stale = cached is None or len(cached[0]) != len(params)
-    if stale or any(a is not b for a, b in zip(cached[0], params)):
-        ref = weakref.ref(model)  # 不强引用模型，否则它永远不会被回收
+    """整段前向（``"full"``）或一步解码/prefill（``"step"``），每种形状编译
+    一次（见 ``models/_jit.py``）。"""
 
+    def make(ref):
         def full(idx: Tensor) -> Tensor:
             with Context(TRAINING=0):
                 return ref()(idx).realize()
@@ -405,6 +396,6 @@ def _jit(model: TinyLlama, kind: str, B: int, T: int = 1) -> TinyJit:
                 Tensor.realize(logits, *kv)
                 return logits
 
-        fn = full if kind == "full" else step
-        cached = _JITS[model][key] = (params, TinyJit(fn))
-    return cached[1]
+        return full if kind == "full" else step
+
+    return cached_jit(model, (kind, B, T), make)
