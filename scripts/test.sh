@@ -17,4 +17,4 @@ mkdir -p "$(dirname "$CACHEDB")"
 export PARALLEL="${PARALLEL:-0}"
 # tinygrad 在 CPU 上单核计算、另一个核并行编译；两个 worker 让两个核都忙起来。
 # --dist loadfile：同一页面的代码块在同一个 worker 里按顺序运行（续写代码块需要前文）。
-exec .venv/bin/python -m pytest -n "${KB_WORKERS:-2}" --dist loadfile "$@"
+exec .venv/bin/python -m pytest -n "${KB_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

@@ -1,50 +1,26 @@
 """构建后的站点：严格模式构建、零外部资源、自托管 KaTeX，以及真实 Chromium 中
 的浏览器测试。
 
-整个模块共用一次构建（模块级 fixture），并放在同一个 xdist worker 上（--dist
-loadfile）。
+整个模块放在同一个 xdist worker 上（--dist loadfile），构建与
+tests/site/test_built_reader.py（逐页的读者测试，在另一个 worker 上）共用一次
+（见 tests/site/_browser.py）。
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
-import subprocess
-import sys
-import threading
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
+# 构建、服务器与浏览器（与 test_built_reader.py 共用一次构建）
+from _browser import *  # noqa: E402, F403
 
 from devtools.paths import ROOT
 
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = os.environ.get("KB_CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture(scope="module")
-def site_dir(tmp_path_factory) -> Path:
-    """严格模式构建整个站点（含执行笔记本）；任何警告或笔记本报错都让它失败。"""
-    out = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
-    mkdocs = [sys.executable, "-m", "mkdocs", "build", "--strict"]
-    proc = subprocess.run(
-        [*mkdocs, "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, (
-        f"mkdocs build --strict 失败：\n{proc.stdout}\n{proc.stderr[-6000:]}"
-    )
-    return out
 
 
 def test_build_contains_pages_and_self_hosted_katex(site_dir):
@@ -197,132 +173,6 @@ def test_external_resource_check_catches_a_cdn():
     ]
 
 
-# ---------------------------------------------------------------- 浏览器测试
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(site_dir):
-    handler = functools.partial(_QuietHandler, directory=str(site_dir))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"找不到 Chromium：{CHROMIUM}"
-            "（scripts/test.sh 会用 apt 安装 chromium）"
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-default-apps",
-                "--disable-extensions",
-            ],
-        )
-        yield b
-        b.close()
-
-
-_SETTLED_JS = """() => {
-  const all = (s) => Array.from(document.querySelectorAll(s));
-  const article = (s) => all(s).filter((e) => !e.closest('.doc')).length;
-  const math = all('.arithmatex').length;
-  const done = all('.arithmatex .katex, .arithmatex .katex-error').length;
-  const code = article('.md-content pre > code');
-  const copy = article('.md-content pre .md-code__button');
-  return done >= math && copy >= code;
-}"""
-
-
-def _router(server: str, external: list[str]):
-    """放行本地请求；记录并拦截其余一切（拦截后页面不会卡在等待外网上）。"""
-
-    def on_route(route, request):
-        url = request.url
-        if url.startswith(server) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            external.append(url)
-            route.abort()
-
-    return on_route
-
-
-def _pages(site_dir: Path) -> list[str]:
-    pages = []
-    for html in sorted(site_dir.rglob("index.html")):
-        rel = html.parent.relative_to(site_dir).as_posix()
-        pages.append("" if rel == "." else rel + "/")
-    return pages
-
-
-def _page_problems(page, where: str) -> list[str]:
-    """一个已经加载好的页面里文章本身的问题：公式都渲染了、没有 KaTeX 错误、
-    笔记本里的公式渲染了、代码块都有复制按钮。每页都检查，由
-    tests/site/_built_reader.py 的逐页测试（它同时统计页面重量、版式与无障碍，
-    只打开每页一次）调用；控制台错误与外部请求也在那里统计。"""
-    problems: list[str] = []
-    stats = page.evaluate(
-        """() => {
-          const all = (s) => Array.from(document.querySelectorAll(s));
-          // API 参考页（mkdocstrings 的 .doc 块）里的签名和文档字符串
-          // 示例不是文章代码块，不要求复制按钮
-          const article = (s) =>
-            all(s).filter((e) => !e.closest('.doc')).length;
-          const copy = '.md-content pre .md-code__button';
-          return {
-            math: all('.arithmatex').length,
-            rendered: all('.arithmatex .katex').length,
-            katexErrors:
-              all('.katex-error, .katex-error-source').length,
-            notebookMathLeft: all('.jp-RenderedMarkdown').filter(
-              (el) => /\\$[^$\\s][^$]*\\$/.test(el.innerText)
-            ).length,
-            code: article('.md-content pre > code'),
-            copy: article(copy + '[data-md-type="copy"]'),
-          };
-        }"""
-    )
-    if stats["rendered"] != stats["math"]:
-        problems.append(
-            f"{where}: {stats['math']} 个公式中"
-            f"只有 {stats['rendered']} 个被 KaTeX 渲染"
-        )
-    if stats["katexErrors"]:
-        problems.append(f"{where}: {stats['katexErrors']} 个 KaTeX 错误")
-    if stats["notebookMathLeft"]:
-        problems.append(
-            f"{where}: 笔记本里有 {stats['notebookMathLeft']} 个"
-            "单元格的公式未渲染"
-        )
-    if stats["copy"] < stats["code"]:
-        problems.append(
-            f"{where}: {stats['code']} 个代码块"
-            f"只有 {stats['copy']} 个复制按钮"
-        )
-    return problems
-
-
 def test_api_reference_covers_every_public_name(site_dir):
     """API 参考页为 tinymodels.__all__ 中的每个名字生成了条目，且每个名字都有
     文档字符串。"""
@@ -349,6 +199,5 @@ def test_api_reference_covers_every_public_name(site_dir):
 # 一次构建（模块级 fixture）并落在同一个 xdist worker 上。
 from _built_math import *  # noqa: E402, F403
 from _built_notebooks import *  # noqa: E402, F403
-from _built_reader import *  # noqa: E402, F403
 from _built_search import *  # noqa: E402, F403
 from _built_shell import *  # noqa: E402, F403

@@ -56,7 +56,7 @@ def test_every_bad_fixture_reports_exactly_the_expected_file_line_rule():
         "--config",
         str(BAD / "mkdocs.yml"),
         "--slow",
-        "1",
+        "3",
         *pages,
         env={"KB_BLOCK_TIMEOUT": "2"},
     )
