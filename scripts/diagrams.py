@@ -1680,11 +1680,29 @@ DIAGRAMS: dict[str, Callable[[], Drawing]] = {
 }
 
 
+def _topic_modules() -> dict[str, Callable[[], Drawing]]:
+    """``scripts/diagrams_*.py`` 里的图：每个主题一个模块，模块里的
+    ``DIAGRAMS`` 字典（文件名 → 函数）合并进来；它们 ``from diagrams import
+    Drawing`` 等复用这里的画法。"""
+    import importlib
+
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    found: dict[str, Callable[[], Drawing]] = {}
+    for path in sorted(Path(here).glob("diagrams_*.py")):
+        module = importlib.import_module(path.stem)
+        for name, make in module.DIAGRAMS.items():
+            assert name not in DIAGRAMS and name not in found, name
+            found[name] = make
+    return found
+
+
 def render_all() -> dict[str, str]:
     """全部图：文件名 → SVG 文本（只在内存里生成，不写文件）。"""
     os.environ.setdefault("DEV", "CPU")
     out = {}
-    for name, make in DIAGRAMS.items():
+    for name, make in {**DIAGRAMS, **_topic_modules()}.items():
         drawing = make()
         assert drawing.name == name, (drawing.name, name)
         out[f"{name}.svg"] = drawing.svg()

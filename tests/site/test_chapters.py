@@ -50,7 +50,8 @@ def test_old_anchor_of_the_attention_chapter_is_redirected():
     index = DOCS / "architectures" / "attention-transformer" / "index.md"
     table = moved_anchors(index)
     assert table["多头注意力"] == "multi-head/"
-    assert table["练习"] == "encoder-decoder/"
+    assert table["训练一个编码器把序列倒过来"] == "encoder-decoder/"
+    assert table["练习"] == "review/"
     assert "缩放点积注意力" not in table  # 还在首页，不跳
     offline = moved_anchors(index, directory_urls=False)
     assert offline["多头注意力"] == "multi-head.html"

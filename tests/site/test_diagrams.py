@@ -32,6 +32,19 @@ PAGES = [
     "llm/modern-decoder/index.md",
     "llm/inference/index.md",
     "llm/inference/sampling.md",
+    "llm/scaling-laws/debates.md",
+    "llm/moe/index.md",
+    "llm/moe/aux-loss.md",
+    "llm/distributed/mixed-precision.md",
+    "llm/distributed/parallelism.md",
+    "llm/sft/index.md",
+    "llm/lora/index.md",
+    "llm/alignment/index.md",
+    "llm/alignment/dpo.md",
+    "llm/grpo/index.md",
+    "llm/grpo/training.md",
+    "llm/evaluation/index.md",
+    "llm/evaluation/benchmarks.md",
 ]
 
 _INCLUDE = re.compile(r'^--8<-- "docs/assets/diagrams/([\w-]+\.svg)"$', re.M)
