@@ -10,15 +10,18 @@ tests/site/test_built_site.py 共用一次（tests/site/_browser.py）。
 1. 1280 px、浅色：统计首次加载的请求数与 gzip 后的字节数（本地服务器不压缩，
    这里按文件内容自己 gzip -9）；控制台错误、外部请求、公式与复制按钮
    （_browser.py 的 ``_page_problems``）；页面高度。
-2. 1280 px 与 390 px（手机宽度）：横向溢出；1280 px 浅色时跑 axe 的全部规
-   则（六类页型查整页，其余页面只查正文：外壳全站共用）。六类页型（SCREENSHOT_PAGES）还要在深色下（与读者点切换按钮一样改
-   ``data-md-color-scheme``，同时让 ``prefers-color-scheme`` 为 dark）量溢出、
-   跑颜色规则（``AXE_COLOR_RULES``）；配色是全站共用的主题样式，其余页面不
-   再重复深色（为了让整个测试在 2 核机器上保持在两分钟左右）。
+2. 1280 px 与 390 px（手机宽度）：横向溢出；1280 px 浅色时跑 axe（六类页型
+   查整页，其余页面只查正文：外壳全站共用）。样式规则（``AXE_STYLE_RULES``：
+   对比度、文字中的链接、点击目标大小，axe 里最贵的三条）只在各页型和正文出
+   现新“样式签名”（标签 + 类名，或内联 style）的页面上跑，这些页面还在深色下
+   （与读者点切换按钮一样改 ``data-md-color-scheme``，同时让
+   ``prefers-color-scheme`` 为 dark）再查一次颜色。同样的元素配同样的类，在
+   哪一页算出来都一样，所以全站的每种样式都在浅色和深色下查过，而整个遍历在
+   2 核机器上的用时约减少三分之一。
 
-各页型（首页、文章、笔记本、术语表、验证状态、API 参考）在四种组合下截全页图，
-存到 artifacts/screenshots/。数字打印出来（``pytest -s`` 或 ``-rP`` 看得到），
-也写进 artifacts/reader-report.txt。
+各页型（首页、文章、笔记本、术语表、验证状态、API 参考）在四种组合下截全页图
+（最高 ``MAX_SHOT_PX`` 像素），存到 artifacts/screenshots/。数字打印出来
+（``pytest -s`` 或 ``-rP`` 看得到），也写进 artifacts/reader-report.txt。
 
 离线包（``bash scripts/build.sh --offline``）另有一个测试：构建、打包、解压，
 再从 file:// 打开。
@@ -60,7 +63,7 @@ AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 #: 每个页面第一次打开（空缓存）时最多传输的字节数（各响应 gzip -9 后之和）
 #: 与请求数（issue #14：任何文章页 ≤ 200 KB、≤ 12 个请求）
-MAX_PAGE_GZIP_BYTES = 205_000  # 导航多了大模型 II、III 的 40 多页，每页都变重
+MAX_PAGE_GZIP_BYTES = 200_000
 MAX_PAGE_REQUESTS = 12
 #: 不受上面两个上限约束的页面 → 理由。笔记本页面也是文章页，同样受约束。
 WEIGHT_EXEMPT: dict[str, str] = {}
@@ -96,6 +99,13 @@ AXE_FAIL_IMPACTS = ("serious", "critical")
 #: 随配色变化的 axe 规则：深色下在各页型（SCREENSHOT_PAGES）上整页跑这些；
 #: 其余规则只看 DOM，与配色无关，浅色下跑一次就够
 AXE_COLOR_RULES = ["color-contrast", "link-in-text-block"]
+#: 结果只取决于样式（颜色、尺寸）的规则，也是 axe 里最贵的三条（一页约 1 秒，
+#: 其余一百条加起来约 0.5 秒）。同样的元素配同样的类，在哪一页算出来都一样：
+#: 所以它们只在各页型上、以及正文里出现了前面页面没有的“样式签名”（标签 +
+#: 类名，或任何内联 style）的页面上跑。见 ``_STYLE_SIGNATURE_JS``。
+AXE_STYLE_RULES = [*AXE_COLOR_RULES, "target-size"]
+#: 截图最多截这么高（API 参考页有一百多屏；截图是给人看版式的）
+MAX_SHOT_PX = 8000
 
 #: 离线包里要打开的文章与要搜索的词
 OFFLINE_ARTICLE = "basics/gradient-descent.html"
@@ -185,6 +195,22 @@ _OVERFLOW_JS = """() => {
   return {W, scrollWidth, wide, sticking};
 }"""
 
+#: 正文里每个元素的“样式签名”：标签与类名（排序后）；带内联 style 的元素
+#: 连同 style 的内容一起算。KaTeX 的可视部分不算（axe 也不查它）。
+_STYLE_SIGNATURE_JS = """() => {
+  const out = new Set();
+  for (const el of document.querySelectorAll('.md-content *')) {
+    if (el.closest('.katex-html')) continue;
+    const cls = typeof el.className === 'string' ? el.className : '';
+    let sig = el.tagName.toLowerCase() + '.' +
+      cls.trim().split(/\\s+/).filter(Boolean).sort().join('.');
+    const style = el.getAttribute('style');
+    if (style) sig += '[style=' + style + ']';
+    out.add(sig);
+  }
+  return [...out];
+}"""
+
 _AXE_JS = """async ([context, options]) => {
   let result;
   try {
@@ -249,34 +275,51 @@ def _settle(page, settled_js: str) -> None:
     page.evaluate(_FRAME_JS)
 
 
-def _axe_for(page, dark: bool, kind: str | None):
-    """浅色：全部规则；各页型查整页，其余页面只查正文（页头、导航、页脚
-    是全站共用的外壳，页型上已经查过，逐页重复只是把时间翻倍）。深色（只在
-    各页型上）：整页的随配色变化的规则。"""
+def _axe_for(page, dark: bool, kind: str | None, new_style: bool):
+    """浅色：各页型查整页的全部规则；其余页面只查正文（页头、导航、页脚是
+    全站共用的外壳，页型上已经查过），样式规则（AXE_STYLE_RULES）只在正文
+    有新样式签名时才跑。深色（各页型与有新样式的页面）：随配色变化的规则，
+    页型查整页，其余查正文。"""
     if dark:
-        return _axe(page, "html", AXE_COLOR_RULES)
-    return _axe(page, "html" if kind else ".md-content", None)
+        return _axe(
+            page, "html" if kind else ".md-content", only=AXE_COLOR_RULES
+        )
+    if kind:
+        return _axe(page, "html")
+    if new_style:
+        return _axe(page, ".md-content")
+    return _axe(page, ".md-content", skip=AXE_STYLE_RULES)
 
 
-def _axe(page, root: str, rules: list[str] | None):
+def _axe(page, root: str, only=None, skip=()):
     # KaTeX 的可视 HTML 是 aria-hidden 的（读屏读的是旁边的 MathML），每个
     # 公式又有几十个 span：不查它，整页 axe 快一倍以上
     context = {"include": [[root]], "exclude": [[".katex-html"]]}
     options: dict = {"resultTypes": ["violations"]}
-    if rules:
-        options["runOnly"] = {"type": "rule", "values": rules}
+    if only:
+        options["runOnly"] = {"type": "rule", "values": only}
+    if skip:
+        options["rules"] = {r: {"enabled": False} for r in skip}
     return page.evaluate(_AXE_JS, [context, options])
 
 
 def _shot(page, kind: str, width: int, dark: bool, shots: list[str]):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{kind}-{width}-{'dark' if dark else 'light'}.png"
-    page.screenshot(path=str(path), full_page=True)
+    height = page.evaluate("document.documentElement.scrollHeight")
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": width,
+        "height": min(height, MAX_SHOT_PX),
+    }
+    page.screenshot(path=str(path), full_page=True, clip=clip)
     shots.append(str(path.relative_to(ROOT)))
 
 
-def _visit(browser, server, rel, sizes, shots) -> dict:
-    """打开一页，按模块说明里的顺序做完所有测量。"""
+def _visit(browser, server, rel, sizes, shots, styles: set) -> dict:
+    """打开一页，按模块说明里的顺序做完所有测量。``styles`` 是前面各页已经
+    跑过样式规则的样式签名（这里会加上本页的）。"""
     where = rel or "index"
     kind = next((k for k, v in SCREENSHOT_PAGES.items() if v == rel), None)
     context = browser.new_context(
@@ -315,16 +358,22 @@ def _visit(browser, server, rel, sizes, shots) -> dict:
         "overflow": {},
         "axe": {},
         "seconds": clock.seconds,
+        "style_rules": False,
     }
+    signature = set(page.evaluate(_STYLE_SIGNATURE_JS))
+    out["style_rules"] = bool(kind) or not signature <= styles
+    styles |= signature
     clock("打开")
     page.add_script_tag(path=str(AXE_JS))
     # 只改一次窗口宽度（大页面重新排版很贵）。要截图的六类页面：1280 浅、
-    # 1280 深、390 深、390 浅；其余页面只看浅色的 1280 与 390（版式与配色
-    # 无关；深色的对比度由这六类页面覆盖，它们用到了全站的每一种样式）。
-    # 这样整个测试在 2 核机器上保持在两分钟左右。
+    # 1280 深、390 深、390 浅；正文有新样式的页面：1280 浅、1280 深、390 深；
+    # 其余页面只看浅色的 1280 与 390（版式与配色无关，它们的每种样式都已经
+    # 在别的页面上两种配色都查过）。
     if kind:
         steps = [(WIDTHS[0], False), (WIDTHS[0], True)]
         steps += [(WIDTHS[1], True), (WIDTHS[1], False)]
+    elif out["style_rules"]:  # 正文有新样式：深色下也查一次颜色
+        steps = [(WIDTHS[0], False), (WIDTHS[0], True), (WIDTHS[1], True)]
     else:
         steps = [(WIDTHS[0], False), (WIDTHS[1], False)]
     for width, dark in steps:
@@ -343,7 +392,9 @@ def _visit(browser, server, rel, sizes, shots) -> dict:
         out["overflow"][(width, scheme)] = page.evaluate(_OVERFLOW_JS)
         clock("版式")
         if width == WIDTHS[0]:
-            out["axe"][scheme] = _axe_for(page, dark, kind)
+            out["axe"][scheme] = _axe_for(
+                page, dark, kind, out["style_rules"]
+            )
             clock("axe")
         if kind:
             _shot(page, kind, width, dark, shots)
@@ -368,10 +419,13 @@ def reader_pass(site_dir, server, browser) -> dict:
         pytest.fail(f"找不到 {AXE_JS}：运行 bash scripts/bootstrap.sh test")
     ARTIFACTS.mkdir(exist_ok=True)
     REPORT.write_text("", encoding="utf-8")
-    sizes, shots = _Gzip(site_dir), []
+    sizes, shots, styles = _Gzip(site_dir), [], set()
     start = time.monotonic()
+    # 各页型先看：它们跑全部规则，签名先记下
+    kinds = set(SCREENSHOT_PAGES.values())
+    order = sorted(_pages(site_dir), key=lambda r: r not in kinds)
     pages = [
-        _visit(browser, server, rel, sizes, shots) for rel in _pages(site_dir)
+        _visit(browser, server, rel, sizes, shots, styles) for rel in order
     ]
     seconds = time.monotonic() - start
     steps: dict[str, float] = {}
@@ -382,7 +436,9 @@ def reader_pass(site_dir, server, browser) -> dict:
         [
             f"逐页遍历：{len(pages)} 页，{seconds:.0f} 秒（"
             + "，".join(f"{k} {v:.0f}" for k, v in steps.items())
-            + "）"
+            + "）；样式规则跑了 "
+            + str(sum(p["style_rules"] for p in pages))
+            + " 页（各页型与正文有新样式的页面）"
         ]
         + ["截图："]
         + [f"  {s}" for s in shots]
