@@ -90,7 +90,11 @@ class SwiGLU:
         self.w2 = Linear(d_ff, d_model, bias=False)
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self.w2(self.w1(x).silu() * self.w3(x))
+        # 速度：先把 (B, T, d_ff) 的隐藏层算出来存好。不然 tinygrad 把 SiLU
+        # 与逐元素乘融合进 W_2 的矩阵乘，每个输出列都重算一遍（CPU 上一个
+        # 训练步慢约 40%，编译也更久；数值完全相同）
+        h = (self.w1(x).silu() * self.w3(x)).contiguous()  # (B, T, d_ff)
+        return self.w2(h)
 
 
 class Attention:
