@@ -13,11 +13,11 @@ tests/site/test_built_site.py 共用一次（tests/site/_browser.py）。
 2. 1280 px 与 390 px（手机宽度）：横向溢出；1280 px 浅色时跑 axe（六类页型
    查整页，其余页面只查正文：外壳全站共用）。样式规则（``AXE_STYLE_RULES``：
    对比度、文字中的链接、点击目标大小，axe 里最贵的三条）只在各页型和正文出
-   现新“样式签名”（标签 + 类名，或内联 style）的页面上跑，这些页面还在深色下
-   （与读者点切换按钮一样改 ``data-md-color-scheme``，同时让
-   ``prefers-color-scheme`` 为 dark）再查一次颜色。同样的元素配同样的类，在
-   哪一页算出来都一样，所以全站的每种样式都在浅色和深色下查过，而整个遍历在
-   2 核机器上的用时约减少三分之一。
+   现新“样式签名”（父元素与元素的标签 + 类名，或内联 style）的页面上跑，这
+   些页面还在深色下（与读者点切换按钮一样改 ``data-md-color-scheme``，同时让
+   ``prefers-color-scheme`` 为 dark）再查一次颜色。同样的元素放在同样的父元
+   素里、配同样的类，在哪一页算出来都一样，所以全站的每种样式组合都在浅色和
+   深色下查过，其余页面省下了这三条规则（每页约 1 秒）。
 
 各页型（首页、文章、笔记本、术语表、验证状态、API 参考）在四种组合下截全页图
 （最高 ``MAX_SHOT_PX`` 像素），存到 artifacts/screenshots/。数字打印出来
@@ -96,13 +96,14 @@ SCREENSHOT_PAGES = {
 
 #: axe 的影响等级里算失败的
 AXE_FAIL_IMPACTS = ("serious", "critical")
-#: 随配色变化的 axe 规则：深色下在各页型（SCREENSHOT_PAGES）上整页跑这些；
-#: 其余规则只看 DOM，与配色无关，浅色下跑一次就够
+#: 随配色变化的 axe 规则：深色下在各页型（SCREENSHOT_PAGES，整页）与正文
+#: 有新样式签名的页面（正文）上跑这些；其余规则与配色无关，浅色下跑一次就够
 AXE_COLOR_RULES = ["color-contrast", "link-in-text-block"]
 #: 结果只取决于样式（颜色、尺寸）的规则，也是 axe 里最贵的三条（一页约 1 秒，
 #: 其余一百条加起来约 0.5 秒）。同样的元素配同样的类，在哪一页算出来都一样：
-#: 所以它们只在各页型上、以及正文里出现了前面页面没有的“样式签名”（标签 +
-#: 类名，或任何内联 style）的页面上跑。见 ``_STYLE_SIGNATURE_JS``。
+#: 所以它们只在各页型上、以及正文里出现了前面页面没有的“样式签名”（父元素
+#: 与元素的标签 + 类名，或任何内联 style）的页面上跑。见
+#: ``_STYLE_SIGNATURE_JS``。
 AXE_STYLE_RULES = [*AXE_COLOR_RULES, "target-size"]
 #: 截图最多截这么高（API 参考页有一百多屏；截图是给人看版式的）
 MAX_SHOT_PX = 8000
@@ -195,15 +196,20 @@ _OVERFLOW_JS = """() => {
   return {W, scrollWidth, wide, sticking};
 }"""
 
-#: 正文里每个元素的“样式签名”：标签与类名（排序后）；带内联 style 的元素
-#: 连同 style 的内容一起算。KaTeX 的可视部分不算（axe 也不查它）。
+#: 正文里每个元素的“样式签名”：父元素与它自己的标签和类名（排序后），例如
+#: ``p.admonition-title>code.``；带内联 style 的元素连同 style 的内容一起算。
+#: 带上父元素，是因为对比度还取决于背景：同样的 code 放进有底色的提示框标题
+#: 里就是新的组合。KaTeX 的可视部分不算（axe 也不查它）。
 _STYLE_SIGNATURE_JS = """() => {
+  const name = (el) => {
+    const cls = typeof el.className === 'string' ? el.className : '';
+    return el.tagName.toLowerCase() + '.' +
+      cls.trim().split(/\\s+/).filter(Boolean).sort().join('.');
+  };
   const out = new Set();
   for (const el of document.querySelectorAll('.md-content *')) {
     if (el.closest('.katex-html')) continue;
-    const cls = typeof el.className === 'string' ? el.className : '';
-    let sig = el.tagName.toLowerCase() + '.' +
-      cls.trim().split(/\\s+/).filter(Boolean).sort().join('.');
+    let sig = name(el.parentElement) + '>' + name(el);
     const style = el.getAttribute('style');
     if (style) sig += '[style=' + style + ']';
     out.add(sig);
