@@ -364,7 +364,6 @@ def _visit(browser, server, rel, sizes, shots, styles: set) -> dict:
         "overflow": {},
         "axe": {},
         "seconds": clock.seconds,
-        "style_rules": False,
     }
     signature = set(page.evaluate(_STYLE_SIGNATURE_JS))
     out["style_rules"] = bool(kind) or not signature <= styles

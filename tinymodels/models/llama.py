@@ -92,7 +92,7 @@ class SwiGLU:
     def __call__(self, x: Tensor) -> Tensor:
         # 速度：先把 (B, T, d_ff) 的隐藏层算出来存好。不然 tinygrad 把 SiLU
         # 与逐元素乘融合进 W_2 的矩阵乘，每个输出列都重算一遍（CPU 上一个
-        # 训练步慢约 40%，编译也更久；数值完全相同）
+        # 训练步慢约 40%，编译也更久；算的还是同样的数，损失不变）
         h = (self.w1(x).silu() * self.w3(x)).contiguous()  # (B, T, d_ff)
         return self.w2(h)
 
