@@ -7,9 +7,7 @@
 工具在 ``tinymodels.tools`` 里：命令行、内置模型配方、后端信息、一致性测试。
 """
 
-import os
-
-from tinymodels._tinygrad import use_light_kernel_opts
+from tinymodels import _tinygrad  # noqa: F401  CPU 上默认用轻量内核优化
 from tinymodels.checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -92,9 +90,6 @@ from tinymodels.train import (
 from tinymodels.utils import count_parameters, fast_compile, kernel_opts
 
 __version__ = "0.2.0"
-
-# 编译快的默认值：CPU 上用轻量的内核优化（见 _tinygrad._light_opts）
-use_light_kernel_opts(os.environ.get("TINYMODELS_KERNEL_OPTS") != "tinygrad")
 
 __all__ = [
     "__version__",

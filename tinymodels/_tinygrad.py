@@ -7,18 +7,21 @@
 from __future__ import annotations
 
 import numpy as np
+import tinygrad.codegen as _codegen
 import tinygrad.codegen.opt.heuristic as _heuristic
+import tinygrad.engine.realize as _realize
+import tinygrad.engine.worker as _worker
 from tinygrad import Tensor, dtypes
 from tinygrad.codegen.opt import KernelOptError, Opt, OptOps
 from tinygrad.device import Buffer
 from tinygrad.dtype import _from_np_dtype
-from tinygrad.helpers import prod
+from tinygrad.helpers import ContextVar, prod
 
 __all__ = [
     "to_device",
     "read_scalar",
     "write_scalar",
-    "use_light_kernel_opts",
+    "KERNEL_OPTS",
 ]
 
 
@@ -74,6 +77,14 @@ def write_scalar(t: Tensor, value: float) -> None:
 
 _TINYGRAD_OPTS = _heuristic.hand_coded_optimizations
 
+# 选哪套优化由一个 tinygrad 的 ContextVar 决定，而不是一个模块变量：tinygrad
+# 把多个内核分给 spawn 出来的编译进程（PARALLEL，默认每核一个）去生成代码，
+# 每个任务带着 to_program_context 里各变量的值。把这个变量加进去，编译进程
+# 里也就用同一套优化。环境变量同名：TINYMODELS_KERNEL_OPTS=tinygrad。
+KERNEL_OPTS = ContextVar._cache.get("TINYMODELS_KERNEL_OPTS") or ContextVar(
+    "TINYMODELS_KERNEL_OPTS", "light"
+)
+
 
 def _light_opts(k):
     """CPU 上的轻量内核优化：小内核不优化，大内核只各展开一个轴。
@@ -81,10 +92,11 @@ def _light_opts(k):
     tinygrad 默认的启发式会叠加多次展开，生成的代码大、编译慢，而本库的小
     模型在 CPU 上的首个训练步几乎全是编译时间。这里：迭代空间（输出乘归约）
     小于 2^20 的内核不做优化（省下的运行时间抵不上编译）；更大的内核把一个
-    输出轴按 4 展开、把归约轴按 4 展开。代价是大模型的稳态慢一些。实测
-    （benchmarks/bench_models.py，空闲的 2 核机器，首步/稳态；同一台机器上
-    前后两次能差到 1.5 倍）：TinyGPT 37.3 s/228 ms -> 12.4 s/282 ms，
-    LeNet 15.1 s/3.6 ms -> 7.9 s/8.5 ms。
+    输出轴按 4 展开、把归约轴按 4 展开。实测（benchmarks/bench_models.py，
+    2 核机器，冷启动首步/稳态每步，tinygrad 默认 -> 轻量）：TinyGPT
+    21.7 s/214 ms -> 9.5 s/271 ms，LSTM 19.5 s/14.0 ms -> 6.9 s/10.9 ms，
+    LeNet 11.4 s/3.9 ms -> 7.6 s/5.5 ms：首步快 1.5~3 倍，多数模型稳态慢
+    两到四成。
     有局部内存的设备（GPU）照用 tinygrad 默认的启发式。
     """
     if k.ren.has_local:
@@ -108,17 +120,45 @@ def _light_opts(k):
     return k
 
 
-def light_kernel_opts_enabled() -> bool:
-    """当前是否在用 ``_light_opts``。"""
-    return _heuristic.hand_coded_optimizations is _light_opts
+def _hand_coded_optimizations(k):
+    """tinygrad 调用的启发式：按 ``KERNEL_OPTS`` 选轻量优化或 tinygrad
+    默认。"""
+    if KERNEL_OPTS.value == "light":
+        return _light_opts(k)
+    return _TINYGRAD_OPTS(k)
 
 
-def use_light_kernel_opts(enabled: bool = True) -> None:
-    """之后编译的 CPU 内核用 ``_light_opts``；``False`` 恢复 tinygrad 默认。
+def _init_compile_worker() -> None:
+    """tinygrad 编译进程的初始化函数。
 
-    ``import tinymodels`` 时自动打开；设环境变量
-    ``TINYMODELS_KERNEL_OPTS=tinygrad`` 则不打开。
+    spawn 按名字找到这个函数，所以编译进程会先 import 本模块：启发式换好、
+    ``KERNEL_OPTS`` 注册好，再接任务（任务里带着父进程的取值）。
     """
-    _heuristic.hand_coded_optimizations = (
-        _light_opts if enabled else _TINYGRAD_OPTS
-    )
+    _tinygrad_init_worker()
+
+
+def _install() -> None:
+    """把上面的启发式和变量接进 tinygrad（本进程与编译进程都执行）。"""
+    if KERNEL_OPTS.value not in ("light", "tinygrad"):
+        raise ValueError(
+            "环境变量 TINYMODELS_KERNEL_OPTS 应为 light 或 tinygrad，"
+            f"实际为 {KERNEL_OPTS.value!r}"
+        )
+    _heuristic.hand_coded_optimizations = _hand_coded_optimizations
+    if all(v is not KERNEL_OPTS for v in _codegen.to_program_config):
+        # 进 to_program_config：换了优化，同一个内核要重新编译（它是进程内
+        # 缓存的键）；进 to_program_context：随每个任务传给编译进程
+        _codegen.to_program_config = (
+            *_codegen.to_program_config,
+            KERNEL_OPTS,
+        )
+        ctx = (*_realize.to_program_context, KERNEL_OPTS)
+        _codegen.to_program_context = _realize.to_program_context = ctx
+    if _worker._init_worker is not _init_compile_worker:
+        # 在本模块之前建好的编译进程不认识 KERNEL_OPTS：关掉，用到时重建
+        _worker.terminate_worker_pool()
+        _worker._init_worker = _init_compile_worker
+
+
+_tinygrad_init_worker = _worker._init_worker
+_install()

@@ -9,10 +9,7 @@ from typing import Iterator
 from tinygrad import Context
 from tinygrad.nn.state import get_parameters
 
-from tinymodels._tinygrad import (
-    light_kernel_opts_enabled,
-    use_light_kernel_opts,
-)
+from tinymodels._tinygrad import KERNEL_OPTS
 
 __all__ = ["count_parameters", "fast_compile", "kernel_opts"]
 
@@ -46,10 +43,6 @@ def kernel_opts(kind: str) -> Iterator[None]:
         raise ValueError(
             f"kernel_opts: kind={kind!r} 应为 light、tinygrad 或 none"
         )
-    before = light_kernel_opts_enabled()
-    use_light_kernel_opts(kind == "light")
-    try:
-        with Context(NOOPT=int(kind == "none")):
-            yield
-    finally:
-        use_light_kernel_opts(before)
+    opts = KERNEL_OPTS.value if kind == "none" else kind
+    with Context(NOOPT=int(kind == "none"), **{KERNEL_OPTS.key: opts}):
+        yield

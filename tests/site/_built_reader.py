@@ -4,8 +4,9 @@
 `from _built_reader import *` 把这里的测试导入进去；构建与
 tests/site/test_built_site.py 共用一次（tests/site/_browser.py）。
 
-一次遍历（fixture ``reader_pass``）在同一个 Chromium 里逐页打开整个站点，每页
-一个新的浏览器上下文（缓存是空的，就像第一次来的读者），只加载一次：
+一次遍历（fixture ``reader_pass``）在同一个 Chromium 标签页里逐页打开整个
+站点，每页只加载一次，都像第一次来的读者（不用缓存、浅色、记住的配色清掉，
+见 ``_Tab``）：
 
 1. 1280 px、浅色：统计首次加载的请求数与 gzip 后的字节数（本地服务器不压缩，
    这里按文件内容自己 gzip -9）；控制台错误、外部请求、公式与复制按钮
@@ -323,30 +324,64 @@ def _shot(page, kind: str, width: int, dark: bool, shots: list[str]):
     shots.append(str(path.relative_to(ROOT)))
 
 
-def _visit(browser, server, rel, sizes, shots, styles: set) -> dict:
+class _Tab:
+    """遍历用的一个标签页，逐页导航过去（每页新开一个上下文和标签页，要多花
+    约 0.4 秒启动渲染进程）。每页开始前恢复成第一次来的读者：不用 HTTP 缓存
+    （请求数和字节数照样按首次加载算）、浅色、1280 px；每页结束时清掉
+    Material 记在 localStorage 里的配色选择。"""
+
+    def __init__(self, browser, server):
+        self.context = browser.new_context(
+            viewport={"width": WIDTHS[0], "height": DESKTOP_SCREEN_PX},
+            locale="zh-CN",
+            color_scheme="light",
+        )
+        self.page = self.context.new_page()
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        self.external: list[str] = []
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.route("**/*", _router(server, self.external))
+        self.page.on(
+            "request",
+            lambda r: (
+                r.url.startswith("http") and self.requests.append(r.url)
+            ),
+        )
+        self.page.on(
+            "console",
+            lambda msg: msg.type == "error" and self.errors.append(msg.text),
+        )
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def reset(self):
+        for seen in (self.external, self.errors, self.requests):
+            seen.clear()
+        page = self.page
+        page.goto("about:blank")  # 先卸掉上一页：改窗口宽度时不必给它重新排版
+        if page.viewport_size["width"] != WIDTHS[0]:
+            page.set_viewport_size(
+                {"width": WIDTHS[0], "height": DESKTOP_SCREEN_PX}
+            )
+        page.emulate_media(color_scheme="light")
+        return page
+
+    def leave(self):
+        self.page.evaluate("localStorage.clear(); sessionStorage.clear()")
+
+    def close(self):
+        self.context.close()
+
+
+def _visit(tab: _Tab, server, rel, sizes, shots, styles: set) -> dict:
     """打开一页，按模块说明里的顺序做完所有测量。``styles`` 是前面各页已经
     跑过样式规则的样式签名（这里会加上本页的）。"""
     where = rel or "index"
     kind = next((k for k, v in SCREENSHOT_PAGES.items() if v == rel), None)
-    context = browser.new_context(
-        viewport={"width": WIDTHS[0], "height": DESKTOP_SCREEN_PX},
-        locale="zh-CN",
-        color_scheme="light",
-    )
-    page = context.new_page()
-    external: list[str] = []
-    errors: list[str] = []
-    requests: list[str] = []
-    page.route("**/*", _router(server, external))
-    page.on(
-        "request",
-        lambda r: r.url.startswith("http") and requests.append(r.url),
-    )
-    page.on(
-        "console",
-        lambda msg: msg.type == "error" and errors.append(msg.text),
-    )
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page = tab.reset()
+    external, errors, requests = tab.external, tab.errors, tab.requests
     clock = _Clock()
     # 不等 networkidle（它总要多等 500 ms 的网络空闲）：load 之后等 Material
     # 初始化完（公式、复制按钮）和字体加载完，首次加载的请求就都发出了
@@ -405,7 +440,7 @@ def _visit(browser, server, rel, sizes, shots, styles: set) -> dict:
             _shot(page, kind, width, dark, shots)
             clock("截图")
     out["problems"] += [f"{where}: 请求了外部资源：{u}" for u in external]
-    context.close()
+    tab.leave()
     return out
 
 
@@ -429,9 +464,9 @@ def reader_pass(site_dir, server, browser) -> dict:
     # 各页型先看：它们跑全部规则，签名先记下
     kinds = set(SCREENSHOT_PAGES.values())
     order = sorted(_pages(site_dir), key=lambda r: r not in kinds)
-    pages = [
-        _visit(browser, server, rel, sizes, shots, styles) for rel in order
-    ]
+    tab = _Tab(browser, server)
+    pages = [_visit(tab, server, rel, sizes, shots, styles) for rel in order]
+    tab.close()
     seconds = time.monotonic() - start
     steps: dict[str, float] = {}
     for p in pages:
