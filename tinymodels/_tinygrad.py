@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import tinygrad.codegen as _codegen
 import tinygrad.codegen.opt.heuristic as _heuristic
@@ -154,6 +156,10 @@ def _install() -> None:
         )
         ctx = (*_realize.to_program_context, KERNEL_OPTS)
         _codegen.to_program_context = _realize.to_program_context = ctx
+    # 编译进程每接 16 个任务就换一个新的（tinygrad 为 BEAM 搜索限制内存
+    # 而设），新进程要重新 import：TinyGPT 的第一个训练步（两百多个内核）
+    # 因此多花 2~3 秒。只生成代码的进程占不了多少内存，放宽到 256 个。
+    os.environ.setdefault("BEAM_MAX_TASKS_PER_CHILD", "256")
     if _worker._init_worker is not _init_compile_worker:
         # 在本模块之前建好的编译进程不认识 KERNEL_OPTS：关掉，用到时重建
         _worker.terminate_worker_pool()
