@@ -178,12 +178,7 @@ def style_problems(pages: list[Path]) -> list[Problem]:
                 if inc.path.endswith(".py") and (ROOT / inc.path).is_file()
             }
     md = [p for p in pages if p.suffix == ".md"]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        found = [
-            p
-            for problems in pool.map(lint.lint_source, lint.block_sources(md))
-            for p in problems
-        ]
+    found = lint.lint_sources(lint.block_sources(md))
     if files:
         found += lint.lint_files(sorted(files))
     return found
