@@ -268,16 +268,16 @@ def test_notebook_figures_follow_the_color_scheme(server, browser):
             color_scheme=scheme,
             locale="zh-CN",
         )
+        page = context.new_page()  # 一个标签页逐页导航：省下每页开新页
+        page.route(
+            "**/*",
+            lambda route, request: (
+                route.continue_()
+                if request.url.startswith(server)
+                else route.abort()
+            ),
+        )
         for rel in pages:
-            page = context.new_page()
-            page.route(
-                "**/*",
-                lambda route, request: (
-                    route.continue_()
-                    if request.url.startswith(server)
-                    else route.abort()
-                ),
-            )
             page.goto(server + rel, wait_until="load")
             figs = page.evaluate(
                 """() => [...document.querySelectorAll('.jp-RenderedSVG svg')]
@@ -296,7 +296,6 @@ def test_notebook_figures_follow_the_color_scheme(server, browser):
                     problems.append(
                         f"{rel} 图 {i}：{f['shown']} px 宽于内容栏"
                     )
-            page.close()
         context.close()
     for rel, c in colors.items():
         if not c.get("light") or c.get("light") == c.get("dark"):
