@@ -81,10 +81,14 @@ def _measure_tinygrad(name: str, steps: int, warmup: int) -> dict:
             return time.perf_counter() - t0
 
         out["first_step_s"] = run(1)
-        # 两次调用之差，扣掉每次调用的固定开销（建优化器、JIT 录制）
+        # 两次调用之差，扣掉每次调用的固定开销（建优化器、JIT 录制）。
+        # 录制一次要几百毫秒、起伏也有几百毫秒，而一步只要十几毫秒：长的
+        # 那次多跑 10 倍步数，三对取中位数，差才不被起伏淹没
         short = max(warmup, 2)  # 两次调用都要走到 JIT 录制
+        long = short + 10 * steps
         run(short)
-        out["steady_ms"] = (run(short + steps) - run(short)) / steps * 1e3
+        diffs = [run(long) - run(short) for _ in range(3)]
+        out["steady_ms"] = statistics.median(diffs) / (long - short) * 1e3
         return out
 
     loss_fn = loss_fn_for(recipe)
