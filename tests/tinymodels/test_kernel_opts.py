@@ -13,9 +13,8 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.paths import ROOT
 
 SCRIPT = r"""
 import json

@@ -173,6 +173,7 @@ class MoE:
         # 稠密计算：每个专家都算全部 N 个词元，再只留下分派到它的。
         # out[e] 就是 self.expert(e)(xf)，E 个专家一起算：内核少，编译快
         w1, w3, w2 = (w.transpose(1, 2) for w in (self.w1, self.w3, self.w2))
+        # SiLU(W_1 x) ⊙ W_3 x，先存好再乘 W_2（理由同 llama.SwiGLU）
         h = ((xf @ w1).silu() * (xf @ w3)).contiguous()  # (E, N, d_ff)
         out = h @ w2  # (E, N, C)：专家 e 对词元 n 的输出
         w = (g * keep).T.unsqueeze(-1)  # (E, N, 1)：没分派到的是 0
