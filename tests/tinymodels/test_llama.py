@@ -178,6 +178,22 @@ def test_causal_and_cached_forward_match_full_forward():
     assert np.allclose(np.concatenate(parts, 1), full, atol=1e-5)
 
 
+def test_forward_runs_on_the_device_holding_the_parameters():
+    """参数搬到另一个设备后，整段前向在那里算、结果不变（``tinymodels
+    parity`` 就是这样把模型搬到 GPU 上对照的；MoE 版继承同一个前向）。
+    "CPU:1" 是 tinygrad 的第二个 CPU 设备实例，缓冲区不能与 "CPU" 上的混用：
+    因果掩码曾经建在默认设备上，这里就会报错。"""
+    from tinygrad.nn.state import get_state_dict
+
+    model, idx = small(), tokens()
+    ref = model(Tensor(idx)).numpy()
+    for w in get_state_dict(model).values():
+        w.to_("CPU:1")
+    out = model(Tensor(idx, device="CPU:1"))
+    assert out.device == "CPU:1"
+    assert np.array_equal(out.numpy(), ref)
+
+
 def test_generate_with_and_without_cache_agree():
     model = small()
     prompt = Tensor(tokens(T=3))

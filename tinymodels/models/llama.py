@@ -247,7 +247,8 @@ class TinyLlama:
             f"block_size={self.block_size}，实际形状为 ({B}, {T})",
         )
         if cache is None:
-            mask = Tensor.ones(T, T, dtype="bool").tril()  # 只看自己和之前
+            # 只看自己和之前；放在 idx 所在的设备上（模型可能不在默认设备）
+            mask = Tensor.ones(T, T, dtype="bool", device=idx.device).tril()
             return self._forward(idx, self.cos[:T], self.sin[:T], mask)
         want = (B, self.num_kv_heads, self.block_size, self.d_h)
         got = tuple(cache.k[0].shape)

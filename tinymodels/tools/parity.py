@@ -25,6 +25,7 @@ from tinygrad.nn.state import get_state_dict
 
 import tinymodels
 from tinymodels import models as M
+from tinymodels.models.moe_llama import TinyMoELlama
 from tinymodels.tools.backends import resolve_device
 
 __all__ = [
@@ -53,6 +54,9 @@ class ParityResult:
         return max(self.forward_error, self.grad_error) <= self.tolerance
 
 
+_LLAMA = dict(
+    block_size=8, d_model=16, num_heads=4, num_kv_heads=2, num_layers=1
+)
 # 模型名 -> (小尺寸模型, 输入形状, 输入)："randn" 标准正态，"rand" [0, 1)
 # 均匀，整数 V 表示词表大小为 V 的 token
 _CASES = {
@@ -72,6 +76,9 @@ _CASES = {
         (2, 8),
         12,
     ),
+    # 大模型部分：RMSNorm、RoPE、GQA、SwiGLU；MoE 版再加路由 top-k 与专家
+    "TinyLlama": (lambda: M.TinyLlama(12, **_LLAMA), (2, 8), 12),
+    "TinyMoELlama": (lambda: TinyMoELlama(12, 4, **_LLAMA), (2, 8), 12),
     "Autoencoder": (lambda: M.Autoencoder(64, (16,), 4), (4, 64), "rand"),
     "Generator": (lambda: M.Generator(2, 2, (16,)), (4, 2), "randn"),
     "Discriminator": (lambda: M.Discriminator(2, (16,)), (4, 2), "randn"),
