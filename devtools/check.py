@@ -132,7 +132,7 @@ def _page_problems(page: Path, slow: float, docs_dir: Path) -> list[Problem]:
     index_of = {b.start: i for i, b in enumerate(blocks)}
     previous = None  # 上一个通过的代码块的标准输出（续写块要去掉它）
     for block, result in runner.run_page(page):
-        records.record_block(block, result)
+        found = None
         if result.ok:
             found = outputs.problem_for(
                 block,
@@ -144,6 +144,7 @@ def _page_problems(page: Path, slow: float, docs_dir: Path) -> list[Problem]:
             )
             if found:
                 problems.append(found[0])
+        records.record_block(block, result, found and found[0])
         previous = result.stdout if result.ok else None
         if result.outcome == "failed":
             if _explained(block, result):

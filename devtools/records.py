@@ -119,9 +119,12 @@ def write(entry: dict, directory: Path | None = None) -> None:
         f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
-def record_block(block, result) -> None:
+def record_block(block, result, output_problem=None) -> None:
     """把代码块的运行结果（devtools.runner.BlockResult）写进验证记录。
 
+    ``output_problem``：打印的内容与页面上的输出块不符时的
+    ``devtools.problems.Problem``。徽章说“打印的内容也与页面上写的输出一致”，
+    所以运行通过、输出不符也记为失败（别的后端上浮点误差让末位不同时也是）。
     只记录真正的 docs/ 页面；KB_RECORD=0 时、没写理由的跳过都不记录。
     """
     if os.environ.get("KB_RECORD", "1") == "0" or block.skip_reason == "":
@@ -135,13 +138,16 @@ def record_block(block, result) -> None:
         if result.outcome in ("passed", "skipped")
         else "failed"
     )
+    reason = result.summary
+    if outcome == "passed" and output_problem is not None:
+        outcome, reason = "failed", output_problem.rule
     write(
         {
             "id": block_id(page, block.executed_source(ROOT)),
             "page": page,
             "line": block.line,
             "result": outcome,
-            "reason": result.summary[:300],
+            "reason": reason[:300],
             "duration": round(result.seconds, 3),
             "backend": backend_name(result.device),
             **versions(),

@@ -53,7 +53,8 @@ class BlockEvaluator:
             )
         except sandbox.SandboxUnavailable as err:
             pytest.fail(str(err), pytrace=False)
-        records.record_block(self.block, result)
+        if not result.ok:  # 通过的代码块等比过输出再记录
+            records.record_block(self.block, result)
         if result.outcome == "skipped":
             pytest.skip(f"{result.where}: {result.message}")
         if result.outcome == "invalid":
@@ -73,6 +74,7 @@ class BlockEvaluator:
             else None,
         )
         found = outputs.problem_for(self.block, stdout, self.expected)
+        records.record_block(self.block, result, found and found[0])
         if found:
             problem, diff = found
             pytest.fail(f"{problem}\n{diff}".rstrip(), pytrace=False)

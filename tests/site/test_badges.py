@@ -275,3 +275,34 @@ def test_deploy_builds_with_the_records_of_the_same_verify_run():
     at_build = next(n for n, r in enumerate(runs) if "scripts/build.sh" in r)
     assert steps.index(download) < at_build
     assert not any("scripts/test.sh" in r for r in runs)
+
+
+def test_output_mismatch_is_recorded_as_a_failure(tmp_path, monkeypatch):
+    """运行通过但打印的内容与页面不符（例如别的后端上末位不同）：记为失败，
+    理由是 output-changed；该后端不出现在“已验证”的后端里。"""
+    from devtools.codeblocks import iter_code_blocks
+    from devtools.paths import DOCS
+    from devtools.problems import Problem
+    from devtools.runner import BlockResult
+
+    page = DOCS / "basics" / "gradient-descent.md"
+    text = page.read_text(encoding="utf-8")
+    block = next(b for b in iter_code_blocks(text, page) if b.is_python)
+    monkeypatch.setenv("KB_RECORDS_DIR", str(tmp_path))
+    changed = Problem("p.md", 1, "output-changed", "输出不同")
+    for device, problem in (("CPU", None), ("CL", changed)):
+        result = BlockResult(str(page), block.line, "passed", device=device)
+        records.record_block(block, result, problem)
+    rows = [
+        json.loads(line)
+        for f in sorted(tmp_path.glob("*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+    ]
+    got = {r["backend"]: (r["result"], r["reason"]) for r in rows}
+    assert got == {
+        "CPU": ("passed", ""),
+        "OpenCL": ("failed", "output-changed"),
+    }
+    table = {(r["id"], r["backend"]): r for r in rows}
+    badge = records.badge_for(rows[0]["id"], table)
+    assert badge.verified == ["CPU"] and badge.failed == ["OpenCL"]
