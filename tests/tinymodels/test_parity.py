@@ -49,7 +49,7 @@ def test_parity_record_is_written_atomically(tmp_path):
 
 #: 测试命令里在 OpenCL 上比的模型：每类运算一个（全连接、卷积与池化、循环、
 #: 嵌入 + 因果注意力 + LayerNorm）。PoCL 冷编译一个内核要零点几秒，全部 11 个
-#: 模型要 3–5 分钟。RNN、编码器、自编码器、GAN 的两半用的运算这 4 个都有；
+#: 模型冷编译要几分钟。RNN、编码器、自编码器、GAN 的两半用的运算这 4 个都有；
 #: TinyLlama 与 MoE 版（RMSNorm、RoPE、路由 top-k）只在比全部模型时比：
 #: python -m tinymodels parity --device CL（持续集成的 DEV=CL 任务也跑它）。
 SUITE_MODELS = ["MLP", "LeNet", "LSTMClassifier", "TinyGPT"]
