@@ -306,3 +306,10 @@ def test_output_mismatch_is_recorded_as_a_failure(tmp_path, monkeypatch):
     table = {(r["id"], r["backend"]): r for r in rows}
     badge = records.badge_for(rows[0]["id"], table)
     assert badge.verified == ["CPU"] and badge.failed == ["OpenCL"]
+    # 读者在详情里看到的是原因，而不是一个光秃秃的“未通过”
+    badges.reload([tmp_path])
+    html = badges.badge_html(rows[0]["id"], "basics/gradient-descent/")
+    assert ">已验证</summary>" in html
+    assert (
+        "OpenCL（一种 GPU 编程接口，由 CPU 模拟）：未通过（输出不同）" in html
+    )
