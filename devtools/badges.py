@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from devtools import records
 from devtools.codeblocks import iter_code_blocks
+from devtools.outputs import OUTPUT_CHANGED
 from devtools.paths import ROOT
 
 STATUS_PAGE_URL = "verification/"
@@ -65,12 +66,9 @@ def anchor_html(bid: str) -> str:
     return f'<div class="kb-anchor" id="{html.escape(bid)}"></div>'
 
 
-#: 记录的失败原因里，读者需要知道的那种：代码运行通过、断言成立，只是打印的
-#: 数字与页面上的（CPU 上得到的）不同，多半是别的后端上浮点运算顺序不同
-OUTPUT_CHANGED = "output-changed"
-
-
 def _verdict(r: dict) -> str:
+    # 运行通过、断言成立，只是打印的数字与页面上的（CPU 上得到的）不同：多半
+    # 是别的后端上浮点运算的顺序不同，读者要知道的是这个，而不只是“未通过”
     if r["result"] == "passed":
         return "通过"
     if r.get("reason") == OUTPUT_CHANGED:

@@ -28,6 +28,10 @@ from devtools.codeblocks import OUTPUT_LANG, CodeBlock, iter_code_blocks
 from devtools.paths import rel, write_atomic
 from devtools.problems import Problem
 
+#: 代码块运行通过、打印的内容却与页面上的输出块不同时的规则名（验证记录与
+#: 徽章也用它说明失败原因）
+OUTPUT_CHANGED = "output-changed"
+
 #: 期望输出里以它结尾的行不比较
 VARY_MARKER = "# 会变"
 #: 数的相对容差
@@ -135,7 +139,7 @@ def problem_for(
         Problem(
             page,
             expected.line,
-            "output-changed",
+            OUTPUT_CHANGED,
             "代码块的输出与页面上写的不同；确认后运行 "
             f"python -m devtools.outputs --update {page}",
         ),

@@ -140,7 +140,7 @@ def record_block(block, result, output_problem=None) -> None:
     )
     reason = result.summary
     if outcome == "passed" and output_problem is not None:
-        outcome, reason = "failed", output_problem.rule  # output-changed
+        outcome, reason = "failed", output_problem.rule
     write(
         {
             "id": block_id(page, block.executed_source(ROOT)),
